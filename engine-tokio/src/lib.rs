@@ -1,0 +1,1 @@
+//! engine-tokio: see the README; the engine lands with its issue.

@@ -1,0 +1,1 @@
+//! engine-uring: see the README; the engine lands with its issue.
