@@ -7,10 +7,34 @@
 //! # Layout
 //! - [`http`]: sans-I/O HTTP/1.1 (RFC 9112): request head parser, body framing decision, chunked
 //!   decoder, response head encoder, limits, parse errors with their status.
+//! - [`conn`]: the connection state machine and the one driver every engine runs.
+//! - [`call`]: `ApplicationCall`: request view, response, attributes, body receive and respond.
+//! - [`Application`], [`Plugin`], [`Module`]: what modules configure, frozen into [`AppRuntime`].
+//! - [`Engine`], [`embedded_server`], [`ServerConfig`]: the engine seam and the server around it.
+//! - `testing` (feature `testing`): the in-memory engine, a test client, the conformance suite.
+//! - [`listen`]: binding listeners with socket2, the same for every engine.
+//! - [`upgrade`]: the raw connection after `101 Switching Protocols`.
+//! - [`pipeline`]: phases, interceptors, `proceed` / `proceed_with` / `finish`.
+//! - [`routing`]: the route tree (pure, table-tested) and its builder.
 
+mod application;
+pub mod call;
+pub mod conn;
+mod engine;
+mod error;
 pub mod http;
+pub mod listen;
+pub mod multipart;
+pub mod pipeline;
+pub mod routing;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod upgrade;
 
-/// The README's examples compile and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
+pub use application::{
+    AppRuntime, Application, CallPipeline, LifecycleEvent, Module, ModuleOutput, Plugin,
+    ReceivePipeline, SendPipeline,
+};
+pub use call::ApplicationCall;
+pub use engine::{Connector, EmbeddedServer, Engine, ServerConfig, StartError, embedded_server};
+pub use error::{BoxError, Error, Result};

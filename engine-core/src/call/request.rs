@@ -1,0 +1,226 @@
+//! The request side of a call: method, target, version, headers, cookies, query and route
+//! parameters, addresses. The body is read through the call ([`super::ApplicationCall::receive_bytes`]
+//! and friends), because it runs through the receive pipeline.
+
+use super::Parameters;
+use super::headers::Headers;
+use crate::http::{Method as WireMethod, RequestHead, TargetForm, Version as WireVersion};
+use bytes::Bytes;
+use http::{HeaderMap, Method, Version};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// A request, as the handler sees it (Ktor's `call.request`).
+#[derive(Debug)]
+pub struct Request {
+    method: Method,
+    version: Version,
+    /// The request-target's bytes (visible ASCII: the parser admits nothing else).
+    target: Bytes,
+    /// Where the path starts and ends in `target` (past the authority of an absolute-form target).
+    path: (usize, usize),
+    headers: Mutex<Arc<Headers>>,
+    local: SocketAddr,
+    remote: SocketAddr,
+    query: OnceLock<Parameters>,
+    raw_query: OnceLock<Parameters>,
+    cookies: OnceLock<Parameters>,
+    pub(crate) route_parameters: OnceLock<Parameters>,
+}
+
+/// Where the connection's two ends are.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionInfo {
+    /// The server's address.
+    pub local: SocketAddr,
+    /// The client's address.
+    pub remote: SocketAddr,
+}
+
+impl Request {
+    pub(crate) fn new(conn: ConnectionInfo) -> Self {
+        Self {
+            method: Method::GET,
+            version: Version::HTTP_11,
+            target: Bytes::from_static(b"/"),
+            path: (0, 1),
+            headers: Mutex::new(Arc::new(Headers::empty())),
+            local: conn.local,
+            remote: conn.remote,
+            query: OnceLock::new(),
+            raw_query: OnceLock::new(),
+            cookies: OnceLock::new(),
+            route_parameters: OnceLock::new(),
+        }
+    }
+
+    /// Fills this request from a parsed head. `head` holds the head's bytes, `parsed` its offsets
+    /// and `fields` its field offsets (all relative to `head`). Needs the only reference, which the
+    /// connection driver has between calls.
+    pub(crate) fn fill(
+        &mut self,
+        head: Bytes,
+        parsed: &RequestHead,
+        fields: Vec<crate::http::FieldIndex>,
+    ) {
+        self.method = to_http_method(parsed.method, parsed.method_span.of(&head));
+        self.version = match parsed.version {
+            WireVersion::Http10 => Version::HTTP_10,
+            WireVersion::Http11 => Version::HTTP_11,
+        };
+        self.target = head.slice(parsed.target.start as usize..parsed.target.end as usize);
+        self.path = path_range(&self.target, parsed.target_form);
+        let headers = self
+            .headers
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match Arc::get_mut(headers) {
+            Some(reused) => reused.set_raw(head, fields),
+            None => {
+                let mut fresh = Headers::empty();
+                fresh.set_raw(head, fields);
+                *headers = Arc::new(fresh);
+            }
+        }
+        self.query.take();
+        self.raw_query.take();
+        self.cookies.take();
+        self.route_parameters.take();
+    }
+
+    /// The field vector of the previous request, emptied, for the parser to refill.
+    pub(crate) fn recycle_fields(&mut self) -> Vec<crate::http::FieldIndex> {
+        let headers = self
+            .headers
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::get_mut(headers)
+            .map(Headers::recycle_fields)
+            .unwrap_or_default()
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The HTTP version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The request-target as sent: `/path?query` (or an absolute URI, `*`, or an authority).
+    pub fn uri(&self) -> &str {
+        ascii(&self.target)
+    }
+
+    /// The path, still percent-encoded, without the query.
+    pub fn path(&self) -> &str {
+        ascii(&self.target[self.path.0..self.path.1])
+    }
+
+    /// The query string without `?`, still encoded; empty when there is none.
+    pub fn query_string(&self) -> &str {
+        let rest = &self.target[self.path.1..];
+        ascii(rest.strip_prefix(b"?").unwrap_or(b""))
+    }
+
+    /// The query parameters, decoded (`+` is a space, `%XX` a byte).
+    pub fn query_parameters(&self) -> &Parameters {
+        self.query
+            .get_or_init(|| Parameters::parse_query(self.query_string()))
+    }
+
+    /// The query parameters split but not decoded (Ktor's `rawQueryParameters`).
+    pub fn raw_query_parameters(&self) -> &Parameters {
+        self.raw_query
+            .get_or_init(|| Parameters::parse_query_raw(self.query_string()))
+    }
+
+    /// The headers as they are now (a plugin may have rewritten them). Cheap: a reference count.
+    pub fn headers(&self) -> Arc<Headers> {
+        self.lock_headers().clone()
+    }
+
+    /// The first value of header `name` as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.lock_headers().get(name).map(str::to_owned)
+    }
+
+    /// Rewrites the headers: `f` edits them as an `http::HeaderMap` and the result replaces them for
+    /// everyone who reads them afterwards.
+    pub fn rewrite_headers(&self, f: impl FnOnce(&mut HeaderMap)) {
+        let mut headers = self.lock_headers();
+        let mut map = headers.to_header_map();
+        f(&mut map);
+        *headers = Arc::new(Headers::from_map(map));
+    }
+
+    /// The cookies the client sent (`Cookie` fields, RFC 6265 §5.4), percent-decoded.
+    pub fn cookies(&self) -> &Parameters {
+        self.cookies.get_or_init(|| {
+            let headers = self.headers();
+            headers
+                .get_all("cookie")
+                .flat_map(cookie::Cookie::split_parse_encoded)
+                .filter_map(Result::ok)
+                .map(|c| (c.name().to_owned(), c.value().to_owned()))
+                .collect()
+        })
+    }
+
+    /// The server's address on this connection.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The client's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote
+    }
+
+    fn lock_headers(&self) -> std::sync::MutexGuard<'_, Arc<Headers>> {
+        // Replacing an `Arc` cannot be interrupted half-way: a poisoned lock is still consistent.
+        self.headers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn ascii(bytes: &[u8]) -> &str {
+    // The parser admits only visible ASCII in a request-target.
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+fn to_http_method(method: WireMethod, token: &[u8]) -> Method {
+    match method {
+        WireMethod::Get => Method::GET,
+        WireMethod::Head => Method::HEAD,
+        WireMethod::Post => Method::POST,
+        WireMethod::Put => Method::PUT,
+        WireMethod::Delete => Method::DELETE,
+        WireMethod::Connect => Method::CONNECT,
+        WireMethod::Options => Method::OPTIONS,
+        WireMethod::Trace => Method::TRACE,
+        WireMethod::Patch => Method::PATCH,
+        // A token is a valid extension method for `http`.
+        WireMethod::Extension => Method::from_bytes(token).unwrap_or(Method::GET),
+    }
+}
+
+/// The path's range in a target: everything before `?`, past `scheme://authority` for absolute-form.
+fn path_range(target: &[u8], form: TargetForm) -> (usize, usize) {
+    let end = memchr::memchr(b'?', target).unwrap_or(target.len());
+    let start = match form {
+        TargetForm::Origin => 0,
+        TargetForm::Absolute => {
+            let authority = target
+                .windows(3)
+                .position(|w| w == b"://")
+                .map_or(0, |i| i + 3);
+            memchr::memchr(b'/', &target[authority..end]).map_or(end, |i| authority + i)
+        }
+        TargetForm::Authority | TargetForm::Asterisk => end,
+    };
+    (start, end)
+}

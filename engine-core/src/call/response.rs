@@ -1,0 +1,143 @@
+//! The response side of a call: status, headers and cookies set before the content is sent, and the
+//! committed content the connection driver writes.
+
+use super::content::{OutgoingContent, ResponseBody};
+use crate::Error;
+use cookie::Cookie;
+use http::header::{IntoHeaderName, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use std::sync::{Mutex, MutexGuard};
+
+/// What the driver needs to write a response: taken once per call.
+pub(crate) struct Committed {
+    pub(crate) status: StatusCode,
+    pub(crate) body: ResponseBody,
+}
+
+/// The mutable response state of a call.
+#[derive(Default)]
+pub(crate) struct ResponseState {
+    pub(crate) status: Option<StatusCode>,
+    /// Reused across the calls of a connection: `clear` keeps its allocation.
+    pub(crate) headers: HeaderMap,
+    /// Set by `respond`; `Some` until the driver takes it.
+    pub(crate) committed: Option<Committed>,
+    /// Whether `respond` ran (the content may already be taken by the driver).
+    pub(crate) responded: bool,
+}
+
+impl ResponseState {
+    pub(crate) fn reset(&mut self) {
+        self.status = None;
+        self.headers.clear();
+        self.committed = None;
+        self.responded = false;
+    }
+}
+
+/// The response of a call: status, headers, cookies (Ktor's `call.response`).
+pub struct Response<'c> {
+    state: &'c Mutex<ResponseState>,
+}
+
+impl std::fmt::Debug for Response<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("Response")
+            .field("status", &state.status)
+            .field("headers", &state.headers)
+            .finish()
+    }
+}
+
+impl<'c> Response<'c> {
+    pub(crate) fn new(state: &'c Mutex<ResponseState>) -> Self {
+        Self { state }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'c, ResponseState> {
+        // Every update below is a single assignment or map operation: a panic cannot leave the
+        // state half-written, so a poisoned lock is still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sets the status the response will have.
+    pub fn status(&self, status: StatusCode) {
+        self.lock().status = Some(status);
+    }
+
+    /// The status set so far, if any.
+    pub fn get_status(&self) -> Option<StatusCode> {
+        self.lock().status
+    }
+
+    /// Appends a header; a name set twice keeps both values.
+    pub fn append_header<K: IntoHeaderName>(&self, name: K, value: HeaderValue) {
+        self.lock().headers.append(name, value);
+    }
+
+    /// Sets a header, replacing the values it had.
+    pub fn set_header<K: IntoHeaderName>(&self, name: K, value: HeaderValue) {
+        self.lock().headers.insert(name, value);
+    }
+
+    /// Appends a header from strings; fails on a name or value HTTP cannot carry.
+    pub fn header(&self, name: &str, value: &str) -> Result<(), Error> {
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        self.append_header(name, value);
+        Ok(())
+    }
+
+    /// Calls `f` with the headers set so far.
+    pub fn with_headers<R>(&self, f: impl FnOnce(&mut HeaderMap) -> R) -> R {
+        f(&mut self.lock().headers)
+    }
+
+    /// Adds a `Set-Cookie` for `cookie`.
+    pub fn cookie(&self, cookie: Cookie<'_>) -> Result<(), Error> {
+        let value = HeaderValue::from_str(&cookie.encoded().to_string())
+            .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        self.append_header(SET_COOKIE, value);
+        Ok(())
+    }
+
+    /// Whether the call has responded.
+    pub fn is_committed(&self) -> bool {
+        self.lock().responded
+    }
+
+    /// Records the content as the call's response. Fails if the call already responded.
+    pub(crate) fn commit(&self, content: OutgoingContent) -> Result<(), Error> {
+        let mut state = self.lock();
+        if state.responded {
+            return Err(Error::status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the call has already responded",
+            ));
+        }
+        let status = content
+            .status
+            .or(state.status)
+            .unwrap_or(match content.body {
+                ResponseBody::Upgrade(_) => StatusCode::SWITCHING_PROTOCOLS,
+                _ => StatusCode::OK,
+            });
+        if let Some(content_type) = content.content_type {
+            state
+                .headers
+                .insert(http::header::CONTENT_TYPE, content_type);
+        }
+        state.status = Some(status);
+        state.committed = Some(Committed {
+            status,
+            body: content.body,
+        });
+        state.responded = true;
+        Ok(())
+    }
+}

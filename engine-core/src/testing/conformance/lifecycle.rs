@@ -1,0 +1,538 @@
+//! Lifecycle cases: aborted response bodies, clients that leave, late request bodies, protocol
+//! upgrade, long-lived streams and stopping (CONFORMANCE.md "Connection and framing", "Bad input"
+//! on truncated bodies, "SSE" and "Lifecycle").
+
+use super::support::*;
+use super::{EngineUnderTest, TestServer};
+use crate::Error;
+use crate::call::{OutgoingContent, ResponseBody};
+use crate::pipeline::BoxFuture;
+use crate::testing::ResponseReader;
+use bytes::Bytes;
+use futures_core::Stream;
+use http::{HeaderValue, StatusCode};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How long the server may take to notice that a client left or a body failed.
+const NOTICE: Duration = Duration::from_secs(5);
+
+/// A body that yields a chunk every `period` and never ends; `guard` lives as long as it does.
+fn endless_stream(
+    guard: LiveGuard,
+    period: Duration,
+    chunk: &'static str,
+) -> impl Stream<Item = Result<Bytes, Error>> + Send + 'static {
+    futures_util::stream::unfold(guard, move |guard| async move {
+        tokio::time::sleep(period).await;
+        Some((Ok(Bytes::from_static(chunk.as_bytes())), guard))
+    })
+}
+
+/// A server whose every response is an endless stream of `tick\n` chunks, 50 ms apart.
+fn endless_server(engine: &dyn EngineUnderTest, live: &Liveness) -> Box<dyn TestServer> {
+    let live = live.clone();
+    serve(engine, move |call| {
+        let guard = live.guard();
+        async move {
+            let ticks = endless_stream(guard, Duration::from_millis(50), "tick\n");
+            call.respond_stream(ticks, HeaderValue::from_static("text/plain"))
+                .await
+        }
+    })
+}
+
+/// A response body stream that fails after its head and first chunk went out aborts the
+/// connection: the client sees the connection end without the last chunk, never a complete body
+/// and never a hang.
+pub fn stream_failing_midway_aborts_connection(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = serve(engine, |call| async move {
+            if call.request().path() == "/ok" {
+                return call.respond_text("ok").await;
+            }
+            let parts = futures_util::stream::unfold(0, |step| async move {
+                match step {
+                    0 => Some((Ok(Bytes::from_static(b"first part")), 1)),
+                    1 => {
+                        // A pause, so that the head and the first chunk are flushed before it fails.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        let error = Error::msg("the body failed midway (expected by the test)");
+                        Some((Err(error), 2))
+                    }
+                    _ => None,
+                }
+            });
+            call.respond_stream(parts, HeaderValue::from_static("text/plain"))
+                .await
+        });
+        let mut conn = connect(&*server).await;
+        conn.send(get("/")).await.unwrap();
+        let raw = read_until_closed(&mut conn, NOTICE).await;
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            text.starts_with("HTTP/1.1 200") && text.contains("first part"),
+            "the head and the first chunk before the failure: {text:?}"
+        );
+        assert!(!raw.ends_with(b"0\r\n\r\n"), "the body was ended: {text:?}");
+        assert_incomplete(&raw).await;
+        assert_eq!(exchange(&*server, &get("/ok")).await.text(), "ok");
+    })
+}
+
+/// A stream that ends short of its declared `Content-Length` aborts the connection: the client
+/// reads fewer bytes than declared, then the end of the connection.
+pub fn stream_short_of_content_length_aborts_connection(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = serve(engine, |call| async move {
+            let parts = futures_util::stream::unfold(false, |done| async move {
+                if done {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    return None;
+                }
+                Some((Ok::<_, Error>(Bytes::from_static(b"abc")), true))
+            });
+            call.respond(OutgoingContent {
+                status: None,
+                content_type: Some(HeaderValue::from_static("text/plain")),
+                body: ResponseBody::Stream {
+                    stream: Box::pin(parts),
+                    length: Some(10),
+                },
+            })
+            .await
+        });
+        let mut conn = connect(&*server).await;
+        conn.send(get("/")).await.unwrap();
+        let raw = read_until_closed(&mut conn, NOTICE).await;
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+        assert_eq!(head_values(&text, "content-length"), ["10"], "{text:?}");
+        assert!(text.ends_with("\r\n\r\nabc"), "{text:?}");
+        assert_incomplete(&raw).await;
+    })
+}
+
+/// A client that closes during a slow streamed response ends the stream within seconds.
+pub fn slow_stream_ends_when_client_closes(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let server = endless_server(engine, &live);
+        let mut stream = connect_raw(&*server).await;
+        stream.write_all(get("/").as_bytes()).await.unwrap();
+        let head = read_head_raw(&mut stream).await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let mut chunk = [0u8; 8];
+        stream.read_exact(&mut chunk).await.unwrap();
+        assert_eq!(&chunk, b"5\r\ntick\n");
+        drop(stream);
+        assert!(
+            eventually(NOTICE, || live.all_ended()).await,
+            "the stream ended within {NOTICE:?} of the close ({} started, {} ended)",
+            live.started(),
+            live.ended()
+        );
+    })
+}
+
+/// A client that resets the connection during a slow streamed response ends the stream within
+/// seconds.
+pub fn slow_stream_ends_when_client_resets(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let server = endless_server(engine, &live);
+        let mut stream = connect_raw(&*server).await;
+        stream.write_all(get("/").as_bytes()).await.unwrap();
+        let head = read_head_raw(&mut stream).await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        // Leave a few chunks unread: closing a socket with unread bytes resets it too.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        reset(stream);
+        assert!(
+            eventually(NOTICE, || live.all_ended()).await,
+            "the stream ended within {NOTICE:?} of the reset ({} started, {} ended)",
+            live.started(),
+            live.ended()
+        );
+    })
+}
+
+/// A handler that sleeps (no streaming) is cancelled when its client closes the connection.
+pub fn sleeping_handler_is_cancelled_on_close(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let handlers = live.clone();
+        let server = serve(engine, move |call| {
+            let guard = handlers.guard();
+            async move {
+                let _guard = guard;
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                call.respond_text("too late").await
+            }
+        });
+        let mut stream = connect_raw(&*server).await;
+        stream.write_all(get("/").as_bytes()).await.unwrap();
+        assert!(eventually(NOTICE, || live.started() == 1).await);
+        drop(stream);
+        assert!(
+            eventually(NOTICE, || live.all_ended()).await,
+            "the handler was cancelled within {NOTICE:?} of the close"
+        );
+    })
+}
+
+/// Pipelined requests to slow handlers, then a close: every handler that started is cancelled
+/// within seconds, and none starts afterwards.
+pub fn pipelined_slow_handlers_are_cancelled_on_close(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let handlers = live.clone();
+        let server = serve(engine, move |call| {
+            let guard = handlers.guard();
+            async move {
+                let _guard = guard;
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                call.respond_text("too late").await
+            }
+        });
+        let mut stream = connect_raw(&*server).await;
+        let burst = format!("{}{}{}", get("/1"), get("/2"), get("/3"));
+        stream.write_all(burst.as_bytes()).await.unwrap();
+        assert!(eventually(NOTICE, || live.started() >= 1).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(stream);
+        assert!(
+            eventually(NOTICE, || live.all_ended()).await,
+            "every started handler was cancelled within {NOTICE:?} of the close ({} started, {} ended)",
+            live.started(),
+            live.ended()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            live.all_ended(),
+            "a handler started after the close ({} started, {} ended)",
+            live.started(),
+            live.ended()
+        );
+    })
+}
+
+/// A `Connection: close` request whose body arrives after the handler started is not a
+/// disconnect: the handler reads the body and the whole response is written.
+pub fn late_body_with_connection_close_is_answered(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let handlers = live.clone();
+        let server = serve(engine, move |call| {
+            let guard = handlers.guard();
+            async move {
+                let _guard = guard;
+                let body = call.receive_bytes().await?;
+                call.respond_bytes(body, HeaderValue::from_static("application/octet-stream"))
+                    .await
+            }
+        });
+        let mut conn = connect(&*server).await;
+        conn.send("POST / HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 5\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(eventually(NOTICE, || live.started() == 1).await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        conn.send("hello").await.unwrap();
+        let response = conn.read_response(false).await.expect("the whole response");
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(response.text(), "hello");
+        assert_eq!(response.header("connection"), Some("close"));
+        assert!(conn.is_closed().await);
+    })
+}
+
+/// A body shorter than its `Content-Length`, then the client's end of stream: the handler's receive
+/// fails, and the server goes on.
+pub fn truncated_body_fails_receive(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let outcome: Slot<String> = Slot::default();
+        let seen = outcome.clone();
+        let server = serve(engine, move |call| {
+            let seen = seen.clone();
+            async move {
+                if call.request().path() == "/ok" {
+                    return call.respond_text("ok").await;
+                }
+                match call.receive_bytes().await {
+                    Ok(body) => {
+                        seen.set(format!("received {body:?}"));
+                        call.respond_text("complete?").await
+                    }
+                    Err(error) => {
+                        seen.set("error".to_owned());
+                        Err(error)
+                    }
+                }
+            }
+        });
+        let mut stream = connect_raw(&*server).await;
+        stream
+            .write_all(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+            .await
+            .unwrap();
+        stream.shutdown().await.unwrap();
+        assert!(
+            eventually(NOTICE, || outcome.get().is_some()).await,
+            "the handler's receive returned within {NOTICE:?}"
+        );
+        assert_eq!(outcome.get().as_deref(), Some("error"));
+        assert_eq!(exchange(&*server, &get("/ok")).await.text(), "ok");
+    })
+}
+
+/// 16 pipelined POSTs whose handler echoes the body as a stream are all answered, in order.
+pub fn pipelined_streamed_echo_posts_answer_in_order(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = serve(engine, |call| async move {
+            let body = call.receive_stream().await?;
+            call.respond_stream(body, HeaderValue::from_static("application/octet-stream"))
+                .await
+        });
+        let bodies: Vec<String> = (0..16)
+            .map(|i| format!("{i}:{}", "x".repeat(i * 200)))
+            .collect();
+        let burst: String = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                format!(
+                    "POST /{i} HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+            })
+            .collect();
+        let mut conn = connect(&*server).await;
+        conn.send(burst).await.unwrap();
+        for body in &bodies {
+            let response = conn.read_response(false).await.unwrap();
+            assert_eq!(response.status, StatusCode::OK);
+            assert!(response.chunked, "{}", response.raw_head);
+            assert_eq!(&response.text(), body);
+        }
+    })
+}
+
+/// A module that answers `101` with `Upgrade: raw` and echoes raw bytes until the end of stream.
+fn raw_echo_module() -> Box<dyn crate::Module> {
+    handler_module(|call| async move {
+        call.response()
+            .set_header(http::header::UPGRADE, HeaderValue::from_static("raw"));
+        call.response().set_header(
+            http::header::CONNECTION,
+            HeaderValue::from_static("Upgrade"),
+        );
+        call.respond_upgrade(|mut io| async move {
+            let mut buf = [0u8; 1024];
+            while let Ok(n @ 1..) = io.read(&mut buf).await {
+                if io.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+            let _ = io.shutdown().await;
+        })
+        .await
+    })
+}
+
+const UPGRADE_REQUEST: &str =
+    "GET /raw HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\n";
+
+/// Reads the 101 head and checks its fields: `Upgrade` and `Connection` exactly once, no framing.
+async fn read_switching_protocols(stream: &mut Box<dyn super::TestStream>) {
+    let head = read_head_raw(stream).await;
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert_eq!(head_values(&head, "upgrade"), ["raw"], "{head}");
+    let connection = head_values(&head, "connection");
+    assert!(
+        connection.len() == 1 && connection[0].eq_ignore_ascii_case("upgrade"),
+        "{head}"
+    );
+    assert!(head_values(&head, "content-length").is_empty(), "{head}");
+    assert!(head_values(&head, "transfer-encoding").is_empty(), "{head}");
+}
+
+/// Sends `word` and reads it back, within seconds.
+async fn echo_round_trip(stream: &mut Box<dyn super::TestStream>, word: &[u8]) {
+    stream.write_all(word).await.unwrap();
+    let mut back = vec![0u8; word.len()];
+    tokio::time::timeout(NOTICE, stream.read_exact(&mut back))
+        .await
+        .expect("the echo within 5 s")
+        .expect("the echo");
+    assert_eq!(back, word);
+}
+
+/// Ends the client's side and expects a clean end of stream from the server, nothing before it.
+async fn expect_clean_eof(stream: &mut Box<dyn super::TestStream>) {
+    stream.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(NOTICE, stream.read_to_end(&mut rest))
+        .await
+        .expect("the end of stream within 5 s")
+        .expect("a clean end of stream, not an error");
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+/// Protocol upgrade: 101 with `Upgrade` and `Connection` once each, then raw bytes both ways,
+/// ending with a clean end of stream.
+pub fn upgrade_switches_to_raw_bytes(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = engine.start(Default::default(), raw_echo_module());
+        let mut stream = connect_raw(&*server).await;
+        stream.write_all(UPGRADE_REQUEST.as_bytes()).await.unwrap();
+        read_switching_protocols(&mut stream).await;
+        echo_round_trip(&mut stream, b"ping").await;
+        echo_round_trip(&mut stream, b"\0\x01\xffbinary\r\n\r\n").await;
+        expect_clean_eof(&mut stream).await;
+    })
+}
+
+/// Bytes the client sent right after the upgrade request, in the same write, reach the handler.
+pub fn upgrade_keeps_bytes_sent_with_the_request(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = engine.start(Default::default(), raw_echo_module());
+        let mut stream = connect_raw(&*server).await;
+        stream
+            .write_all(format!("{UPGRADE_REQUEST}early bytes").as_bytes())
+            .await
+            .unwrap();
+        read_switching_protocols(&mut stream).await;
+        let mut early = [0u8; 11];
+        tokio::time::timeout(NOTICE, stream.read_exact(&mut early))
+            .await
+            .expect("the early bytes echoed within 5 s")
+            .expect("the early bytes echoed");
+        assert_eq!(&early, b"early bytes");
+        echo_round_trip(&mut stream, b"later").await;
+        expect_clean_eof(&mut stream).await;
+    })
+}
+
+/// A long-lived event stream on one connection does not delay a request on another.
+pub fn long_lived_stream_does_not_delay_others(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let handlers = live.clone();
+        let server = serve(engine, move |call| {
+            let guard = handlers.guard();
+            async move {
+                if call.request().path() != "/events" {
+                    return call.respond_text("prompt").await;
+                }
+                let events = endless_stream(guard, Duration::from_millis(100), "data: tick\n\n");
+                call.respond_stream(events, HeaderValue::from_static("text/event-stream"))
+                    .await
+            }
+        });
+        let mut events = connect_raw(&*server).await;
+        events.write_all(get("/events").as_bytes()).await.unwrap();
+        let head = read_head_raw(&mut events).await;
+        assert_eq!(head_values(&head, "content-type"), ["text/event-stream"]);
+        let mut event = [0u8; 17];
+        events.read_exact(&mut event).await.unwrap();
+        assert_eq!(&event, b"c\r\ndata: tick\n\n\r\n");
+        let other = tokio::time::timeout(Duration::from_secs(2), exchange(&*server, &get("/")))
+            .await
+            .expect("another connection's request answered within 2 s");
+        assert_eq!(other.text(), "prompt");
+        events.read_exact(&mut event).await.unwrap();
+        assert_eq!(&event, b"c\r\ndata: tick\n\n\r\n");
+    })
+}
+
+/// `stop(grace, timeout)` lets an in-flight request finish within the grace period, completes in
+/// under twice the grace period, and afterwards connections are refused (or closed unanswered).
+pub fn stop_lets_in_flight_request_finish(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let handlers = live.clone();
+        let server: Arc<dyn TestServer> = Arc::from(serve(engine, move |call| {
+            let guard = handlers.guard();
+            async move {
+                let _guard = guard;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                call.respond_text("finished in grace").await
+            }
+        }));
+        let mut conn = connect(&*server).await;
+        conn.send(get("/")).await.unwrap();
+        assert!(eventually(NOTICE, || live.started() == 1).await);
+        let grace = Duration::from_secs(2);
+        let started = Instant::now();
+        let stopping = server.clone();
+        let stop = tokio::task::spawn_blocking(move || stopping.stop(grace, grace * 2));
+        let response = tokio::time::timeout(grace, conn.read_response(false))
+            .await
+            .expect("the response within the grace period")
+            .expect("a complete response");
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(response.text(), "finished in grace");
+        assert!(conn.is_closed().await, "the connection closes after it");
+        drop(conn);
+        stop.await.expect("stop returns");
+        let took = started.elapsed();
+        assert!(took < grace * 2, "stop took {took:?}");
+        assert_refused(&*server).await;
+    })
+}
+
+/// After a stop, a connection is refused, or closed without a response.
+async fn assert_refused(server: &dyn TestServer) {
+    let Ok(stream) = server.connect().await else {
+        return;
+    };
+    let mut conn = ResponseReader::new(stream);
+    let _ = conn.send(get("/")).await;
+    let answer = tokio::time::timeout(NOTICE, conn.read_response(false))
+        .await
+        .expect("a connection after stop is refused or closed, not left hanging");
+    assert!(answer.is_err(), "a response after stop: {answer:?}");
+}
+
+/// Stopping closes idle keep-alive connections at once, used or fresh.
+pub fn stop_closes_idle_connections(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server: Arc<dyn TestServer> = Arc::from(serve(engine, |call| async move {
+            call.respond_text("then idle").await
+        }));
+        let mut used = connect(&*server).await;
+        used.send(get("/")).await.unwrap();
+        assert_eq!(used.read_response(false).await.unwrap().text(), "then idle");
+        let mut fresh = connect(&*server).await;
+        let stopping = server.clone();
+        let stop = tokio::task::spawn_blocking(move || {
+            stopping.stop(Duration::from_secs(5), Duration::from_secs(10));
+        });
+        let within = Duration::from_secs(1);
+        let closed = tokio::time::timeout(within, async {
+            (used.is_closed().await, fresh.is_closed().await)
+        })
+        .await;
+        assert!(
+            matches!(closed, Ok((true, true))),
+            "idle connections closed within {within:?} of stop: {closed:?}"
+        );
+        drop((used, fresh));
+        tokio::time::timeout(Duration::from_secs(10), stop)
+            .await
+            .expect("stop returns")
+            .expect("stop returns");
+    })
+}
