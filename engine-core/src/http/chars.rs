@@ -89,65 +89,106 @@ const fn bytes_equal(x: u64, v: u8) -> u64 {
 /// Index of the first byte of `bytes[from..]` that cannot continue a request-target (SP, a control
 /// byte, DEL or a byte >= 0x80), as an absolute index; `bytes.len()` when every byte can.
 #[inline]
-pub fn scan_target(bytes: &[u8], mut from: usize) -> usize {
+pub fn scan_target(bytes: &[u8], from: usize) -> usize {
+    let from = scan_blocks(bytes, from, Class::Target);
+    from + bytes[from..]
+        .iter()
+        .position(|&b| !is_target_char(b))
+        .unwrap_or(bytes.len() - from)
+}
+
+/// Scans a field line from `from` for its first `:` and its first control byte (or DEL), in one
+/// pass: returns `(colon, end)`, where `colon` is the first `:` before `end` and `end` the index of
+/// that control byte (normally the line's CR; HTAB too, which the caller steps over) or
+/// `bytes.len()`. The name's bytes still have to be checked with [`all_tchar`].
+#[inline]
+pub fn scan_field_line(bytes: &[u8], from: usize) -> (Option<usize>, usize) {
+    #[cfg(target_arch = "x86_64")]
+    let (colon, from) = sse2::scan_line(bytes, from);
+    #[cfg(not(target_arch = "x86_64"))]
+    let colon = None;
+    let mut colon = colon;
+    for (i, &b) in bytes.iter().enumerate().skip(from) {
+        if b < 0x20 || b == 0x7f {
+            return (colon, i);
+        }
+        if b == b':' && colon.is_none() {
+            colon = Some(i);
+        }
+    }
+    (colon, bytes.len())
+}
+
+/// Whether every byte is a `tchar`; branch-free, so a name costs a table load per byte.
+#[inline]
+pub fn all_tchar(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .fold(0u8, |bad, &b| bad | NOT_TCHAR[b as usize])
+        == 0
+}
+
+/// 1 for every byte that is not a `tchar`, for [`all_tchar`]'s branch-free fold.
+static NOT_TCHAR: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = !TCHAR[i] as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Which bytes end a run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Bytes <= 0x20, 0x7f and >= 0x80.
+    Target,
+    /// Bytes < 0x20 (HTAB included: the caller steps over it) and 0x7f.
+    FieldValue,
+}
+
+/// Advances `from` over whole blocks of allowed bytes, stopping at the block that holds a stop
+/// byte (at that byte on x86_64) or where fewer than a block's bytes remain; the caller finishes
+/// byte by byte.
+#[inline(always)]
+fn scan_blocks(bytes: &[u8], from: usize, class: Class) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        from = sse2::scan(bytes, from, sse2::Class::Target);
+        sse2::scan(bytes, from, class)
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        swar_scan(bytes, from, class)
+    }
+}
+
+/// Eight bytes a step in a `u64`, for targets without SSE2.
+#[cfg_attr(
+    target_arch = "x86_64",
+    allow(dead_code, reason = "x86_64 scans with SSE2; tests still cover this")
+)]
+#[inline]
+fn swar_scan(bytes: &[u8], mut from: usize, class: Class) -> usize {
     while let Some(chunk) = bytes.get(from..from + 8) {
         let x = u64::from_le_bytes([
             chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
         ]);
-        let stop = bytes_below(x, 0x21) | bytes_equal(x, 0x7f) | (x & HI);
+        let stop = match class {
+            Class::Target => bytes_below(x, 0x21) | bytes_equal(x, 0x7f) | (x & HI),
+            Class::FieldValue => bytes_below(x, 0x20) | bytes_equal(x, 0x7f),
+        };
         if stop != 0 {
             return from + (stop.trailing_zeros() / 8) as usize;
         }
         from += 8;
     }
-    while from < bytes.len() && is_target_char(bytes[from]) {
-        from += 1;
-    }
     from
 }
 
-/// Index of the first byte of `bytes[from..]` that is a control byte other than HTAB, or DEL: the
-/// end of a field value (normally its CR) or an invalid byte. `bytes.len()` when there is none.
-#[inline]
-pub fn scan_field_value(bytes: &[u8], mut from: usize) -> usize {
-    loop {
-        #[cfg(target_arch = "x86_64")]
-        {
-            from = sse2::scan(bytes, from, sse2::Class::FieldValue);
-        }
-        while let Some(chunk) = bytes.get(from..from + 8) {
-            let x = u64::from_le_bytes([
-                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-            ]);
-            let stop = bytes_below(x, 0x20) | bytes_equal(x, 0x7f);
-            if stop != 0 {
-                from += (stop.trailing_zeros() / 8) as usize;
-                break;
-            }
-            from += 8;
-        }
-        if bytes.get(from..from + 8).is_none() {
-            while from < bytes.len() && is_field_value_char(bytes[from]) {
-                from += 1;
-            }
-            return from;
-        }
-        // The word loop stopped on a control byte; HTAB is allowed, so step over it and go on.
-        if bytes[from] != b'\t' {
-            return from;
-        }
-        from += 1;
-    }
-}
-
 /// Sixteen bytes a step with SSE2, which every x86_64 processor has (no runtime detection).
-/// Measured with `cargo bench -p benches --bench parse`: on the browser fixture, whose long field
-/// values dominate, the parser went from 310 ns (eight-byte words alone) to the figure in
-/// BENCHMARKS.md.
+/// Measured with `cargo bench -p benches --bench parse` (see BENCHMARKS.md): with the byte tails
+/// that follow, it took the browser fixture from 306 ns (eight-byte words) to the figure there.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
@@ -155,13 +196,7 @@ mod sse2 {
         _mm_set1_epi8,
     };
 
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    pub(super) enum Class {
-        /// Stops at bytes <= 0x20, 0x7f and >= 0x80.
-        Target,
-        /// Stops at bytes < 0x20 and 0x7f (HTAB included: the caller steps over it).
-        FieldValue,
-    }
+    use super::Class;
 
     /// Advances `from` over whole 16-byte blocks of allowed bytes; stops at the first disallowed
     /// byte, or before the last partial block (the caller finishes it).
@@ -177,6 +212,41 @@ mod sse2 {
             from += 16;
         }
         from
+    }
+
+    /// [`super::scan_field_line`]'s block part: returns the first `:` seen before the first control
+    /// byte, and where the byte-by-byte part goes on (at that control byte, or the last partial
+    /// block).
+    #[inline]
+    pub(super) fn scan_line(bytes: &[u8], mut from: usize) -> (Option<usize>, usize) {
+        let mut colon = None;
+        while let Some(block) = bytes.get(from..from + 16) {
+            // SAFETY: `block` is 16 readable bytes; `_mm_loadu_si128` has no alignment requirement.
+            let x = unsafe { _mm_loadu_si128(block.as_ptr().cast::<__m128i>()) };
+            let ends = stops(x, Class::FieldValue);
+            if colon.is_none() {
+                // SAFETY: SSE2 is part of the x86_64 baseline.
+                let colons = unsafe {
+                    _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b':'.cast_signed())))
+                }
+                .cast_unsigned();
+                // Only a colon before the first control byte counts.
+                let before_end = if ends == 0 {
+                    u32::MAX
+                } else {
+                    (1 << ends.trailing_zeros()) - 1
+                };
+                let colons = colons & before_end;
+                if colons != 0 {
+                    colon = Some(from + colons.trailing_zeros() as usize);
+                }
+            }
+            if ends != 0 {
+                return (colon, from + ends.trailing_zeros() as usize);
+            }
+            from += 16;
+        }
+        (colon, from)
     }
 
     #[inline(always)]
@@ -235,10 +305,28 @@ mod tests {
                             byte_loop(&bytes, from, is_target_char),
                             "target {bad:#04x} at {pos} of {len} from {from}"
                         );
+                        let line_end = byte_loop(&bytes, from, |b| b >= 0x20 && b != 0x7f);
+                        let colon = bytes[from..line_end]
+                            .iter()
+                            .position(|&b| b == b':')
+                            .map(|i| from + i);
                         assert_eq!(
-                            scan_field_value(&bytes, from),
-                            byte_loop(&bytes, from, is_field_value_char),
-                            "value {bad:#04x} at {pos} of {len} from {from}"
+                            scan_field_line(&bytes, from),
+                            (colon, line_end),
+                            "line {bad:#04x} at {pos} of {len}"
+                        );
+                        let swar = swar_scan(&bytes, from, Class::Target);
+                        assert!(
+                            swar <= byte_loop(&bytes, from, is_target_char),
+                            "swar overshot"
+                        );
+                        assert_eq!(
+                            swar + bytes[swar..]
+                                .iter()
+                                .position(|&b| !is_target_char(b))
+                                .unwrap_or(bytes.len() - swar),
+                            byte_loop(&bytes, from, is_target_char),
+                            "swar target {bad:#04x} at {pos} of {len} from {from}"
                         );
                     }
                 }
@@ -249,8 +337,16 @@ mod tests {
     #[test]
     fn scanners_find_the_first_of_several_stops() {
         let bytes = b"abc\x01\x00\x7f\x1fdefgh\r\n";
-        assert_eq!(scan_field_value(bytes, 0), 3);
+        assert_eq!(scan_field_line(bytes, 0), (None, 3));
         assert_eq!(scan_target(b"/abcdefghij k\x00", 0), 11);
-        assert_eq!(scan_field_value(b"a\tb\tc\td\te\tf\tg\th\r\n", 0), 15);
+        assert_eq!(
+            scan_field_line(b"name:a\tb\tc\td\te\tf\tg\th\r\n", 0),
+            (Some(4), 6)
+        );
+        assert_eq!(
+            scan_field_line(b"0123456789abcdefghij:klmnopqrstuvwxyz\r\n", 0),
+            (Some(20), 37)
+        );
+        assert_eq!(scan_field_line(b"0123456789abcdef\r:late", 0), (None, 16));
     }
 }

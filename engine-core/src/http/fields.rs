@@ -8,7 +8,7 @@
 //! ```
 
 use super::ParseError;
-use super::chars::{is_ows, is_tchar, scan_field_value};
+use super::chars::{all_tchar, is_ows, is_tchar, scan_field_line};
 
 /// The outcome of feeding bytes to an incremental parser: done, or more bytes needed. "Need more
 /// bytes" is not an error.
@@ -147,26 +147,36 @@ fn parse_lines(
         }
 
         let name_start = pos;
-        while pos < buf.len() && is_tchar(buf[pos]) {
-            pos += 1;
+        let (mut colon, mut end) = scan_field_line(buf, pos);
+        // HTAB is a control byte the line scan stops at, but the line may hold it: go on after it.
+        while buf.get(end) == Some(&b'\t') {
+            let (later_colon, later_end) = scan_field_line(buf, end + 1);
+            colon = colon.or(later_colon);
+            end = later_end;
         }
-        match buf.get(pos) {
-            None => return partial(),
-            Some(b':') if pos > name_start => {}
+        let Some(colon) = colon else {
+            return if end == buf.len() {
+                partial()
+            } else {
+                Err(ParseError::InvalidFieldName)
+            };
+        };
+        let name = &buf[name_start..colon];
+        if name.is_empty() || !all_tchar(name) {
             // RFC 9112 §5.1: "No whitespace is allowed between the field name and colon."
-            Some(b' ' | b'\t') if pos > name_start => {
-                return Err(ParseError::WhitespaceBeforeColon);
-            }
-            Some(_) => return Err(ParseError::InvalidFieldName),
+            let first_bad = name.iter().find(|&&b| !is_tchar(b));
+            return Err(match first_bad {
+                Some(b' ' | b'\t') => ParseError::WhitespaceBeforeColon,
+                _ => ParseError::InvalidFieldName,
+            });
         }
-        let name_end = pos;
-        pos += 1;
-
-        while pos < buf.len() && is_ows(buf[pos]) {
-            pos += 1;
-        }
+        pos = colon + 1;
+        pos += buf[pos..end]
+            .iter()
+            .position(|&b| !is_ows(b))
+            .unwrap_or(end - pos);
         let value_start = pos;
-        pos = scan_field_value(buf, pos);
+        pos = end;
         match buf.get(pos) {
             None => return partial(),
             Some(b'\r') => {}
@@ -187,7 +197,7 @@ fn parse_lines(
             return Err(ParseError::TooManyHeaders);
         }
         fields.push(FieldIndex {
-            name: Span::new(name_start, name_end),
+            name: Span::new(name_start, colon),
             value: Span::new(value_start, value_end),
         });
         pos += 2;
