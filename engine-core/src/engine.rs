@@ -147,6 +147,24 @@ pub trait Engine: Send + 'static {
     fn stop(&mut self, grace: Duration, timeout: Duration);
 }
 
+impl Engine for Box<dyn Engine> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn start(
+        &mut self,
+        app: Arc<AppRuntime>,
+        config: &ServerConfig,
+    ) -> Result<Vec<SocketAddr>, StartError> {
+        (**self).start(app, config)
+    }
+
+    fn stop(&mut self, grace: Duration, timeout: Duration) {
+        (**self).stop(grace, timeout);
+    }
+}
+
 /// A server: an engine, its configuration and the application's modules (Ktor's
 /// `EmbeddedServer`).
 pub struct EmbeddedServer {

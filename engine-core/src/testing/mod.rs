@@ -36,13 +36,16 @@ use crate::engine::{EmbeddedServer, Engine, ServerConfig, StartError, embedded_s
 use crate::{Application, Module};
 use bytes::Bytes;
 use http::Method;
+use std::collections::BTreeMap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The in-memory engine: connections are in-memory pipes served by the connection driver on the
-/// engine's own runtime. Cloning gives another handle to the same engine.
+/// engine's own runtime. Its listeners live on an in-memory network: port 0 takes a free port, a
+/// port in use fails the start, and [`memory_connect`] reaches a listener by address. Cloning gives
+/// another handle to the same engine.
 #[derive(Clone, Debug)]
 pub struct MemoryEngine {
     inner: Arc<Mutex<Option<Running>>>,
@@ -55,13 +58,70 @@ struct Running {
     config: Arc<crate::conn::ConnConfig>,
     trigger: ShutdownTrigger,
     signal: ShutdownSignal,
+    addrs: Vec<SocketAddr>,
 }
 
-/// The address in-memory connections report: the server's side.
-pub const MEMORY_LOCAL: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 80);
-/// The address in-memory connections report: the client's side.
-pub const MEMORY_REMOTE: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 49152);
+/// The addresses in-memory listeners hold.
+struct Network {
+    next_port: u16,
+    listeners: BTreeMap<SocketAddr, MemoryEngine>,
+}
+
+static NETWORK: Mutex<Network> = Mutex::new(Network {
+    next_port: 20_000,
+    listeners: BTreeMap::new(),
+});
+
+fn network() -> std::sync::MutexGuard<'static, Network> {
+    NETWORK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Network {
+    /// The listener `addr` reaches: the exact address, or a wildcard one on its port.
+    fn find(&self, addr: SocketAddr) -> Option<&MemoryEngine> {
+        let wildcard = SocketAddr::new(
+            if addr.is_ipv4() {
+                Ipv4Addr::UNSPECIFIED.into()
+            } else {
+                Ipv6Addr::UNSPECIFIED.into()
+            },
+            addr.port(),
+        );
+        self.listeners
+            .get(&addr)
+            .or_else(|| self.listeners.get(&wildcard))
+    }
+
+    fn in_use(&self, addr: SocketAddr) -> bool {
+        self.find(addr).is_some()
+            || (addr.ip().is_unspecified()
+                && self
+                    .listeners
+                    .keys()
+                    .any(|held| held.port() == addr.port() && held.is_ipv4() == addr.is_ipv4()))
+    }
+
+    fn free_port(&mut self) -> u16 {
+        loop {
+            let port = self.next_port;
+            self.next_port = if port == u16::MAX { 20_000 } else { port + 1 };
+            if !self.listeners.keys().any(|held| held.port() == port) {
+                return port;
+            }
+        }
+    }
+}
+
+/// Opens an in-memory connection to the listener at `addr`.
+pub fn memory_connect(addr: SocketAddr) -> io::Result<MemoryStream> {
+    let engine = network()
+        .find(addr)
+        .cloned()
+        .ok_or(io::ErrorKind::ConnectionRefused)?;
+    engine.connect_at(addr)
+}
 
 impl Default for MemoryEngine {
     fn default() -> Self {
@@ -83,18 +143,32 @@ impl MemoryEngine {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Opens a connection to the running application; its server side is being served when this
-    /// returns. Fails when the engine is not running.
+    /// Opens a connection to the engine's first listener. Fails when it is not running.
     pub fn connect(&self) -> io::Result<MemoryStream> {
+        let addr = self
+            .lock()
+            .as_ref()
+            .and_then(|r| r.addrs.first().copied())
+            .ok_or(io::ErrorKind::ConnectionRefused)?;
+        self.connect_at(addr)
+    }
+
+    /// Opens a connection as a client of `local`; the server side is served when this returns.
+    fn connect_at(&self, local: SocketAddr) -> io::Result<MemoryStream> {
         let guard = self.lock();
         let running = guard.as_ref().ok_or(io::ErrorKind::ConnectionRefused)?;
         if running.signal.is_stopping() {
             return Err(io::ErrorKind::ConnectionRefused.into());
         }
         let (client, server) = memory_pair();
+        let remote_ip = if local.is_ipv4() {
+            Ipv4Addr::LOCALHOST.into()
+        } else {
+            Ipv6Addr::LOCALHOST.into()
+        };
         let info = ConnectionInfo {
-            local: MEMORY_LOCAL,
-            remote: MEMORY_REMOTE,
+            local,
+            remote: SocketAddr::new(remote_ip, MEMORY_CLIENT_PORT),
         };
         let serve = serve_connection(
             server,
@@ -108,6 +182,31 @@ impl MemoryEngine {
     }
 }
 
+/// The port in-memory clients connect from.
+pub const MEMORY_CLIENT_PORT: u16 = 49_152;
+
+fn memory_addr(
+    connector: &crate::engine::Connector,
+    network: &mut Network,
+) -> Result<SocketAddr, StartError> {
+    let ip: IpAddr = match connector.host.as_str() {
+        "localhost" => Ipv4Addr::LOCALHOST.into(),
+        host => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|e| {
+                StartError::new(format!("the in-memory network has no host {host:?}"), e)
+            })?,
+    };
+    let port = if connector.port == 0 {
+        network.free_port()
+    } else {
+        connector.port
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
 impl Engine for MemoryEngine {
     fn name(&self) -> &'static str {
         "memory"
@@ -118,6 +217,16 @@ impl Engine for MemoryEngine {
         app: Arc<AppRuntime>,
         config: &ServerConfig,
     ) -> Result<Vec<SocketAddr>, StartError> {
+        let mut network = network();
+        let mut addrs = Vec::with_capacity(config.connectors.len());
+        for connector in &config.connectors {
+            let addr = memory_addr(connector, &mut network)?;
+            if network.in_use(addr) || addrs.contains(&addr) {
+                let error = io::Error::new(io::ErrorKind::AddrInUse, "address in use");
+                return Err(StartError::new(format!("cannot listen on {addr}"), error));
+            }
+            addrs.push(addr);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("memory-engine")
@@ -125,20 +234,30 @@ impl Engine for MemoryEngine {
             .build()
             .map_err(|e| StartError::new("cannot build the in-memory engine's runtime", e))?;
         let (trigger, signal) = shutdown_pair();
+        for &addr in &addrs {
+            network.listeners.insert(addr, self.clone());
+        }
         *self.lock() = Some(Running {
             runtime: Arc::new(runtime),
             app,
             config: Arc::new(config.conn.clone()),
             trigger,
             signal,
+            addrs: addrs.clone(),
         });
-        Ok(vec![MEMORY_LOCAL])
+        Ok(addrs)
     }
 
     fn stop(&mut self, grace: Duration, timeout: Duration) {
         let Some(running) = self.lock().take() else {
             return;
         };
+        {
+            let mut network = network();
+            for addr in &running.addrs {
+                network.listeners.remove(addr);
+            }
+        }
         running.trigger.graceful();
         let (tx, rx) = std::sync::mpsc::channel();
         let trigger = Arc::new(running.trigger);
@@ -174,7 +293,7 @@ pub struct TestApplication {
 /// If a module fails: the test's own configuration is wrong.
 #[track_caller]
 pub fn test_application(module: impl Module) -> TestApplication {
-    test_application_with(ServerConfig::default(), module)
+    test_application_with(ServerConfig::listen("127.0.0.1", 0), module)
 }
 
 /// Starts `module` on the in-memory engine with `config`.
@@ -275,46 +394,16 @@ pub fn application(module: impl FnOnce(&mut Application)) -> Arc<AppRuntime> {
 #[derive(Debug, Clone, Copy)]
 pub struct MemoryUnderTest;
 
-struct MemoryServer {
-    engine: MemoryEngine,
-    server: Mutex<EmbeddedServer>,
-}
-
 impl conformance::EngineUnderTest for MemoryUnderTest {
-    fn start(
-        &self,
-        config: ServerConfig,
-        module: Box<dyn Module>,
-    ) -> Box<dyn conformance::TestServer> {
-        let engine = MemoryEngine::new();
-        let mut server = embedded_server(engine.clone(), config, module);
-        if let Err(error) = server.start(false) {
-            panic!("the in-memory server failed to start: {error}");
+    fn engine(&self) -> Box<dyn Engine> {
+        Box::new(MemoryEngine::new())
+    }
+
+    fn dialer(&self) -> conformance::Dialer {
+        |addr| {
+            Box::pin(async move {
+                Ok(Box::new(memory_connect(addr)?) as Box<dyn conformance::TestStream>)
+            })
         }
-        Box::new(MemoryServer {
-            engine,
-            server: Mutex::new(server),
-        })
-    }
-}
-
-impl conformance::TestServer for MemoryServer {
-    fn connect(
-        &self,
-    ) -> crate::pipeline::BoxFuture<'_, io::Result<Box<dyn conformance::TestStream>>> {
-        Box::pin(
-            async move { Ok(Box::new(self.engine.connect()?) as Box<dyn conformance::TestStream>) },
-        )
-    }
-
-    fn addr(&self) -> Option<SocketAddr> {
-        None
-    }
-
-    fn stop(&self, grace: Duration, timeout: Duration) {
-        self.server
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .stop(grace, timeout);
     }
 }

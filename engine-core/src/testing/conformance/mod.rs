@@ -3,22 +3,25 @@
 //! whatever connection the engine under test provides (a socket, or the in-memory pipe), so they
 //! check the wire, not an API. `shared/CONFORMANCE.md` lists what they cover.
 
-use crate::Module;
-use crate::engine::ServerConfig;
+use crate::engine::{Connector, EmbeddedServer, Engine, ServerConfig, embedded_server};
 use crate::pipeline::BoxFuture;
+use crate::{Error, Module};
 use std::any::Any;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 mod behaviour;
 mod framing;
 mod lifecycle;
+mod startup;
 mod support;
 
 pub use behaviour::*;
 pub use framing::*;
 pub use lifecycle::*;
+pub use startup::*;
 
 /// A connection to the server under test. `Any`, so that a case can reach the concrete stream (a
 /// `TcpStream` or the in-memory stream) to reset it.
@@ -28,18 +31,92 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + Any> TestStream for T {}
 
 /// A running server under test.
 pub trait TestServer: Send + Sync {
-    /// Opens a connection.
+    /// Opens a connection to the first listener.
     fn connect(&self) -> BoxFuture<'_, io::Result<Box<dyn TestStream>>>;
-    /// The listening address, for engines on sockets.
+    /// Opens a connection to `addr`.
+    fn connect_to(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn TestStream>>>;
+    /// The first listening address.
     fn addr(&self) -> Option<SocketAddr>;
-    /// Stops the server.
+    /// Every listening address, in the order of the configuration's connectors.
+    fn addrs(&self) -> Vec<SocketAddr>;
+    /// Stops the server (blocking).
     fn stop(&self, grace: std::time::Duration, timeout: std::time::Duration);
 }
 
-/// An engine under test: starts a server for a module.
+/// How a test opens a connection to an address of the engine under test: a socket, or the
+/// in-memory network.
+pub type Dialer = fn(SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn TestStream>>>;
+
+/// An engine under test: a fresh engine per server, and how clients reach it.
 pub trait EngineUnderTest: Send + Sync {
-    /// Starts `module` with `config` (whose connectors the engine may replace with a free port).
-    fn start(&self, config: ServerConfig, module: Box<dyn Module>) -> Box<dyn TestServer>;
+    /// A new, unstarted engine.
+    fn engine(&self) -> Box<dyn Engine>;
+    /// How clients connect to it.
+    fn dialer(&self) -> Dialer;
+
+    /// Starts `module` with `config` on one listener at `127.0.0.1`, a free port, and two workers.
+    ///
+    /// # Panics
+    /// If the server does not start: the case cannot run.
+    fn start(&self, mut config: ServerConfig, module: Box<dyn Module>) -> Box<dyn TestServer> {
+        config.connectors = vec![Connector {
+            host: "127.0.0.1".into(),
+            port: 0,
+        }];
+        config.workers = Some(2);
+        self.try_start(config, module)
+            .unwrap_or_else(|error| panic!("the server under test did not start: {error}"))
+    }
+
+    /// Starts `module` with `config` as it is.
+    fn try_start(
+        &self,
+        config: ServerConfig,
+        module: Box<dyn Module>,
+    ) -> Result<Box<dyn TestServer>, Error> {
+        let mut server = embedded_server(self.engine(), config, module);
+        server.start(false)?;
+        let addrs = server.local_addrs().to_vec();
+        Ok(Box::new(Running {
+            addrs,
+            dialer: self.dialer(),
+            server: Mutex::new(server),
+        }))
+    }
+}
+
+struct Running {
+    addrs: Vec<SocketAddr>,
+    dialer: Dialer,
+    server: Mutex<EmbeddedServer>,
+}
+
+impl TestServer for Running {
+    fn connect(&self) -> BoxFuture<'_, io::Result<Box<dyn TestStream>>> {
+        match self.addrs.first() {
+            Some(&addr) => (self.dialer)(addr),
+            None => Box::pin(async { Err(io::ErrorKind::NotConnected.into()) }),
+        }
+    }
+
+    fn connect_to(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn TestStream>>> {
+        (self.dialer)(addr)
+    }
+
+    fn addr(&self) -> Option<SocketAddr> {
+        self.addrs.first().copied()
+    }
+
+    fn addrs(&self) -> Vec<SocketAddr> {
+        self.addrs.clone()
+    }
+
+    fn stop(&self, grace: std::time::Duration, timeout: std::time::Duration) {
+        self.server
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .stop(grace, timeout);
+    }
 }
 
 /// Runs each named case against an engine: expands to one `#[test]` per case, with the same names
@@ -75,6 +152,16 @@ macro_rules! conformance_suite {
             date_header_on_every_response,
             header_timeout_gives_408,
             idle_connection_is_closed,
+            two_listeners_report_real_ports,
+            port_in_use_fails_and_leaks_nothing,
+            failing_module_fails_start_once,
+            ready_then_request_succeeds,
+            ipv6_requests_see_host_and_port,
+            lifecycle_events_fire_in_order,
+            stopping_a_never_started_server_is_instant,
+            percent_encoded_and_plus_paths_route,
+            method_not_allowed_has_allow,
+            multipart_field_and_file_parts,
             stream_failing_midway_aborts_connection,
             stream_short_of_content_length_aborts_connection,
             slow_stream_ends_when_client_closes,
