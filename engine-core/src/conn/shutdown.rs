@@ -109,6 +109,17 @@ impl ShutdownSignal {
         let _ = rx.wait_for(|state| *state >= GRACEFUL).await;
     }
 
+    /// Resolves when no connection is open.
+    pub async fn all_closed(&self) {
+        loop {
+            let notified = self.tracker.closed.notified();
+            if self.tracker.open.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Resolves when connections must close at once.
     pub async fn forced(&self) {
         let mut rx = self.rx.clone();

@@ -35,6 +35,6 @@ pub use builder::RouteBuilder;
 pub use freeze::{RouteConflict, RouteRegistration};
 pub use params::Params;
 pub use path::PathError;
-pub use plugin::{Handler, Route, Routing};
+pub use plugin::{Handler, Route, RoutePlugin, Routing};
 pub use selector::RouteSelector;
 pub use tree::{Found, Resolution, RouteId, RouteRef, Router};

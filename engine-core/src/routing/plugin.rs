@@ -174,6 +174,18 @@ impl Route<'_> {
         self
     }
 
+    /// Installs a route-scoped plugin: it applies to this route and every route under it.
+    pub fn install<P: RoutePlugin>(
+        &mut self,
+        plugin: P,
+        configure: impl FnOnce(&mut P::Config),
+    ) -> &mut Self {
+        let mut config = P::Config::default();
+        configure(&mut config);
+        plugin.install(self, config);
+        self
+    }
+
     /// This route's own pipeline (route-scoped plugins add phases and interceptors here).
     pub fn pipeline(&mut self) -> &mut Pipeline<(), ApplicationCall> {
         self.node
@@ -182,6 +194,46 @@ impl Route<'_> {
             .pipeline
             .get_or_insert_with(|| Pipeline::new(&CallPipeline::PHASES))
     }
+}
+
+/// A plugin installed on a route rather than the whole application (Ktor's route-scoped plugins):
+/// it adds phases and interceptors to the route's pipeline, which every route under it inherits.
+///
+/// ```
+/// use engine_core::routing::{Route, RoutePlugin};
+/// use engine_core::{Application, ApplicationCall, CallPipeline};
+///
+/// /// Answers 403 unless the request carries the configured header.
+/// struct RequireHeader;
+/// #[derive(Default)]
+/// struct RequireHeaderConfig { name: &'static str }
+///
+/// impl RoutePlugin for RequireHeader {
+///     type Config = RequireHeaderConfig;
+///     fn install(self, route: &mut Route, config: RequireHeaderConfig) {
+///         route.intercept_boxed(CallPipeline::PLUGINS, move |ctx| Box::pin(async move {
+///             if ctx.context.request().header(config.name).is_none() {
+///                 ctx.context.respond_status(http::StatusCode::FORBIDDEN).await?;
+///                 ctx.finish();
+///             }
+///             Ok(())
+///         }));
+///     }
+/// }
+///
+/// let mut app = Application::new();
+/// app.routing(|route| {
+///     route.route("/admin", |admin| {
+///         admin.install(RequireHeader, |c| c.name = "x-admin");
+///         admin.get("/stats", |call: ApplicationCall| async move { call.respond_text("42").await });
+///     });
+/// });
+/// ```
+pub trait RoutePlugin: Sized + 'static {
+    /// What `install`'s configuration closure fills in.
+    type Config: Default;
+    /// Installs the plugin on `route`.
+    fn install(self, route: &mut Route, config: Self::Config);
 }
 
 fn slot(handler: impl Handler) -> Slot {
