@@ -208,26 +208,11 @@ impl fmt::Debug for IncomingBody {
 impl IncomingBody {
     /// Collects the whole body. A body in one chunk is returned without a copy.
     pub async fn bytes(self) -> Result<Bytes, Error> {
-        let mut stream: Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>> = match self {
-            Self::Bytes(bytes) => return Ok(bytes),
-            Self::Stream(body) => Box::pin(body),
-            Self::Transformed(stream) => stream,
-        };
-        let mut first: Option<Bytes> = None;
-        let mut rest = BytesMut::new();
-        while let Some(chunk) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
-            let chunk = chunk?;
-            match &first {
-                None if rest.is_empty() => first = Some(chunk),
-                _ => {
-                    if let Some(first) = first.take() {
-                        rest.extend_from_slice(&first);
-                    }
-                    rest.extend_from_slice(&chunk);
-                }
-            }
+        match self {
+            Self::Bytes(bytes) => Ok(bytes),
+            Self::Stream(mut body) => collect(&mut body).await,
+            Self::Transformed(mut stream) => collect(&mut stream).await,
         }
-        Ok(first.unwrap_or_else(|| rest.freeze()))
     }
 
     /// The body as a stream of chunks.
@@ -240,4 +225,24 @@ impl IncomingBody {
             Self::Transformed(stream) => stream,
         }
     }
+}
+
+async fn collect<S: Stream<Item = Result<Bytes, Error>> + Unpin>(
+    stream: &mut S,
+) -> Result<Bytes, Error> {
+    let mut first: Option<Bytes> = None;
+    let mut rest = BytesMut::new();
+    while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await {
+        let chunk = chunk?;
+        match &first {
+            None if rest.is_empty() => first = Some(chunk),
+            _ => {
+                if let Some(first) = first.take() {
+                    rest.extend_from_slice(&first);
+                }
+                rest.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| rest.freeze()))
 }

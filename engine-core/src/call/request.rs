@@ -90,6 +90,8 @@ impl Request {
 
     /// The field vector of the previous request, emptied, for the parser to refill.
     pub(crate) fn recycle_fields(&mut self) -> Vec<crate::http::FieldIndex> {
+        self.target = Bytes::from_static(b"/");
+        self.path = (0, 1);
         let headers = self
             .headers
             .get_mut()

@@ -118,6 +118,9 @@ impl<S: Send + 'static, C: Send + 'static> Chain<S, C> {
     /// Runs every interceptor in order on `subject` with `context`, and returns the final subject. An
     /// empty chain returns at once, without allocating.
     pub async fn execute(&self, context: C, subject: S) -> Result<S, Error> {
+        if self.is_empty() {
+            return Ok(subject);
+        }
         let mut ctx = self.context(context, subject);
         ctx.proceed().await?;
         Ok(ctx.subject)
@@ -152,6 +155,9 @@ impl<S: Send + 'static, C: Send + 'static> PipelineContext<S, C> {
     /// execution finished or nothing is left. On an error the rest of the chain is abandoned and the
     /// error returned; a caller that handles it decides what the call becomes.
     pub async fn proceed(&mut self) -> Result<(), Error> {
+        if self.finished || self.index >= self.chain.interceptors.len() {
+            return Ok(());
+        }
         let chain = self.chain.clone();
         while !self.finished {
             let Some(interceptor) = chain.interceptors.get(self.index) else {
