@@ -20,6 +20,9 @@ pub(crate) struct ResponseState {
     pub(crate) status: Option<StatusCode>,
     /// Reused across the calls of a connection: `clear` keeps its allocation.
     pub(crate) headers: HeaderMap,
+    /// The content's `Content-Type`, kept out of `headers`: most responses have no other header,
+    /// and an empty map costs nothing to clear.
+    pub(crate) content_type: Option<HeaderValue>,
     /// Set by `respond`; `Some` until the driver takes it.
     pub(crate) committed: Option<Committed>,
     /// Whether `respond` ran (the content may already be taken by the driver).
@@ -29,7 +32,10 @@ pub(crate) struct ResponseState {
 impl ResponseState {
     pub(crate) fn reset(&mut self) {
         self.status = None;
-        self.headers.clear();
+        if !self.headers.is_empty() {
+            self.headers.clear();
+        }
+        self.content_type = None;
         self.committed = None;
         self.responded = false;
     }

@@ -292,10 +292,7 @@ fn resolve_response(
             } else {
                 status.canonical_reason().unwrap_or("Error").to_owned()
             };
-            state.headers.insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
+            state.content_type = Some(http::HeaderValue::from_static("text/plain; charset=utf-8"));
             Committed {
                 status,
                 body: ResponseBody::Bytes(Bytes::from(text)),
@@ -487,9 +484,13 @@ async fn write_response<I: Io, R: Future<Output = ReadResult>>(
     let plan = {
         let response = state.call.response();
         let headers = response.lock();
-        state
-            .conn
-            .encode_head(&mut state.out, status, &headers.headers, size)
+        state.conn.encode_head(
+            &mut state.out,
+            status,
+            headers.content_type.as_ref(),
+            &headers.headers,
+            size,
+        )
     };
     match body {
         ResponseBody::Bytes(data) if plan.write_body => write_bytes(io, state, plan, data).await?,

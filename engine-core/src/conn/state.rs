@@ -10,7 +10,7 @@ use crate::http::{
     Version, body_framing, parse_request_head,
 };
 use bytes::{Buf, Bytes, BytesMut};
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use std::sync::Arc;
 
 /// Why a request is refused before any handler sees it. Each maps to its status in [`Self::status`].
@@ -300,6 +300,7 @@ impl Conn {
         &mut self,
         dst: &mut Vec<u8>,
         status: StatusCode,
+        content_type: Option<&HeaderValue>,
         headers: &HeaderMap,
         body: BodySize,
     ) -> ResponsePlan {
@@ -309,18 +310,15 @@ impl Conn {
         }
         let decision = wire::response_framing(status, self.method, self.version, body);
         let close = !self.keep_alive || self.close_after_response;
-        let closes = with_date(|date| {
-            wire::encode_head(
-                dst,
-                status,
-                headers,
-                decision.framing,
-                self.version,
-                close,
-                date,
-            )
-        });
-        if closes {
+        let head = wire::Head {
+            status,
+            content_type,
+            headers,
+            framing: decision.framing,
+            version: self.version,
+            close,
+        };
+        if with_date(|date| wire::encode(dst, &head, date)) {
             self.close_after_response = true;
         }
         ResponsePlan {

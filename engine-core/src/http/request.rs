@@ -241,6 +241,11 @@ fn parse_request_line(buf: &[u8], max_line: usize) -> Result<Parsed<RequestLine>
 
 /// Checks the prefix of `HTTP/x.y\r\n` that has arrived.
 fn check_version(bytes: &[u8]) -> Result<Parsed<Version>, ParseError> {
+    // The common case first: the byte loop below was 2% of a whole call's instructions
+    // (callgrind on `cargo bench -p benches --bench pipeline -- call/routing_hello`).
+    if bytes == b"HTTP/1.1\r\n" {
+        return Ok(Parsed::Complete(Version::Http11));
+    }
     const PATTERN: &[u8; 10] = b"HTTP/0.0\r\n";
     for (i, (&b, &p)) in bytes.iter().zip(PATTERN).enumerate() {
         let ok = match i {

@@ -180,7 +180,51 @@ pub fn encode_head(
     close: bool,
     date: &[u8; DATE_LEN],
 ) -> bool {
+    let head = Head {
+        status,
+        content_type: None,
+        headers,
+        framing,
+        version,
+        close,
+    };
+    encode(dst, &head, date)
+}
+
+/// A response head to encode: [`encode_head`]'s arguments, plus a `Content-Type` kept apart from the
+/// header map (the connection driver keeps it so, which spares a map insert per response).
+#[derive(Debug, Clone, Copy)]
+pub struct Head<'a> {
+    /// The status.
+    pub status: StatusCode,
+    /// `Content-Type`, written first when present; the map should then not hold one.
+    pub content_type: Option<&'a HeaderValue>,
+    /// The app's headers.
+    pub headers: &'a HeaderMap,
+    /// How the body is framed.
+    pub framing: ResponseFraming,
+    /// The request's version.
+    pub version: Version,
+    /// Whether the connection closes after this response.
+    pub close: bool,
+}
+
+/// Encodes `head`, as [`encode_head`] does; returns whether the connection must close.
+pub fn encode(dst: &mut Vec<u8>, head: &Head<'_>, date: &[u8; DATE_LEN]) -> bool {
+    let Head {
+        status,
+        content_type,
+        headers,
+        framing,
+        version,
+        close,
+    } = *head;
     write_status_line(dst, status);
+    if let Some(content_type) = content_type {
+        dst.extend_from_slice(b"content-type: ");
+        dst.extend_from_slice(content_type.as_bytes());
+        dst.extend_from_slice(CRLF);
+    }
     let app = write_app_fields(dst, headers);
     let interim = status.is_informational();
     let framing = if interim || status == StatusCode::NO_CONTENT {

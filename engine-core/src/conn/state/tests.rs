@@ -176,6 +176,7 @@ fn a_final_response_ends_the_expectation() {
     conn.encode_head(
         &mut out,
         StatusCode::UNAUTHORIZED,
+        None,
         &HeaderMap::new(),
         BodySize::None,
     );
