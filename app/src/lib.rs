@@ -1,7 +1,10 @@
 //! The example backend's modules. `main.rs` chooses the engine and starts them; tests run them on
 //! the in-memory engine.
 
+pub mod config;
+
 use engine_core::{Application, ApplicationCall};
+use http::HeaderValue;
 
 /// The landing page (Ktor's seed `landing` module).
 pub fn landing(app: &mut Application) {
@@ -27,6 +30,38 @@ pub fn login(app: &mut Application) {
             }
         });
     });
+}
+
+/// TechEmpower's endpoints and probes: `GET /plaintext`, `GET /json` (serialized per request),
+/// `POST /echo` (the body streamed back as it arrives).
+pub fn techempower(app: &mut Application) {
+    app.routing(|route| {
+        route.get("/plaintext", |call: ApplicationCall| async move {
+            call.respond_text("Hello, World!").await
+        });
+        route.get("/json", |call: ApplicationCall| async move {
+            let body = serde_json::to_vec(&Message {
+                message: "Hello, World!",
+            })?;
+            call.respond_bytes(body, HeaderValue::from_static("application/json"))
+                .await
+        });
+        route.post("/echo", |call: ApplicationCall| async move {
+            let content_type = call
+                .request()
+                .headers()
+                .get("content-type")
+                .and_then(|v| HeaderValue::from_str(v).ok())
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            let body = call.receive_stream().await?;
+            call.respond_stream(body, content_type).await
+        });
+    });
+}
+
+#[derive(serde::Serialize)]
+struct Message {
+    message: &'static str,
 }
 
 /// The README's examples compile (and those not marked `no_run` run) as doctests of this crate,

@@ -1,0 +1,121 @@
+//! The app binary under SIGTERM and SIGINT: a request in flight is answered, then the process exits
+//! cleanly; on each engine.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct App {
+    child: Child,
+    port: u16,
+}
+
+impl App {
+    fn start(engine: &str) -> Self {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_app"))
+            .args([
+                "--engine",
+                engine,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--workers",
+                "1",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the app binary runs");
+        let app = Self { child, port };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the app did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        app
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait(mut self, within: Duration) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "the app did not exit within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn drains_then_exits(engine: &str, signal: &str) {
+    let app = App::start(engine);
+    let mut conn = TcpStream::connect(("127.0.0.1", app.port)).unwrap();
+    conn.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    app.signal(signal);
+    std::thread::sleep(Duration::from_millis(200));
+    conn.write_all(b"world").unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut response = Vec::new();
+    let _ = conn.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response);
+    // The echo streams back (chunked) what arrives: both halves, then the last chunk, and then the
+    // draining server closes the connection (read_to_end returned).
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(
+        response.ends_with("5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n"),
+        "{response}"
+    );
+    let status = app.wait(Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn sigterm_drains_in_flight_requests_on_tokio() {
+    drains_then_exits("tokio", "TERM");
+}
+
+#[test]
+fn sigint_drains_in_flight_requests_on_tokio() {
+    drains_then_exits("tokio", "INT");
+}
+
+#[test]
+fn sigterm_drains_in_flight_requests_on_uring() {
+    if let Err(why) = engine_uring::io_uring_available() {
+        panic!("io_uring is unavailable here ({why}): this test needs it");
+    }
+    drains_then_exits("uring", "TERM");
+}
