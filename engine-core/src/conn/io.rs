@@ -14,7 +14,8 @@ pub type ReadResult = (io::Result<usize>, BytesMut);
 /// so that a read can be in flight while a response is written.
 pub trait Io: 'static {
     /// Reads into the spare capacity of `buf`, after its current contents, and gives `buf` back.
-    /// Dropping the future before it completes must not lose bytes that were already read.
+    /// The driver drops a read before it completes only when the connection ends (after
+    /// [`abort`](Io::abort)), so a completion-based engine may lose what such a read brings.
     fn read(&self, buf: BytesMut) -> impl Future<Output = ReadResult>;
 
     /// Resolves when the peer has closed or reset the connection and no unread byte is left before
