@@ -20,7 +20,8 @@ PORT=${PORT:-18080}
 TESTS=${TESTS:-"plaintext-pipelined plaintext json"}
 
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 1; }
-cargo build --release -p app -p benches --bin hyper_server >&2
+cargo build --release -p app --bin app >&2
+cargo build --release -p benches --bin hyper_server >&2
 
 TICKS=$(getconf CLK_TCK)
 RESULTS=$(mktemp)

@@ -91,10 +91,13 @@ impl Attributes {
 
     /// Removes every attribute, keeping the allocation (a recycled call starts empty).
     pub(crate) fn clear(&mut self) {
-        self.entries
+        let entries = self
+            .entries
             .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clear();
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !entries.is_empty() {
+            entries.clear();
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(&'static str, Box<dyn Any + Send>)>> {

@@ -75,6 +75,11 @@ impl ApplicationCall {
     }
 
     /// The call's state for the driver to refill, if nothing else holds the call any more.
+    /// The call's state, if nothing else holds the call, as it is.
+    pub(crate) fn inner_mut(&mut self) -> Option<&mut CallInner> {
+        Arc::get_mut(&mut self.inner)
+    }
+
     pub(crate) fn recycle(&mut self) -> Option<&mut CallInner> {
         let inner = Arc::get_mut(&mut self.inner)?;
         inner
@@ -174,12 +179,6 @@ impl ApplicationCall {
     /// returns or waits; a second response is an error.
     pub async fn respond(&self, content: impl Into<OutgoingContent>) -> Result<(), Error> {
         let mut content = content.into();
-        if self.response().is_committed() {
-            return Err(Error::status(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the call has already responded",
-            ));
-        }
         let chain = &self.inner.app.send_chain;
         if !chain.is_empty() {
             content = chain.execute(self.clone(), content).await?;

@@ -209,7 +209,7 @@ fn take_buf(state: &mut State) -> BytesMut {
 }
 
 fn recycle_fields(call: &mut ApplicationCall) -> Vec<FieldIndex> {
-    call.recycle()
+    call.inner_mut()
         .map(|inner| inner.request.recycle_fields())
         .unwrap_or_default()
 }
@@ -259,7 +259,9 @@ fn prepare_call(state: &mut State, start: RequestStart) {
         };
         state.call = ApplicationCall::new(app, info);
     }
-    let inner = state.call.recycle().expect("a fresh call has one owner");
+    let Some(inner) = state.call.inner_mut() else {
+        unreachable!("recycle() just succeeded, or the call is new: it has one owner");
+    };
     inner.request.fill(start.head, &start.parsed, fields);
     inner.body.reset(start.has_body);
 }
