@@ -16,6 +16,7 @@
 //! - [`upgrade`]: the raw connection after `101 Switching Protocols`.
 //! - [`pipeline`]: phases, interceptors, `proceed` / `proceed_with` / `finish`.
 //! - [`routing`]: the route tree (pure, table-tested) and its builder.
+//! - [`websocket`]: the WebSockets plugin (RFC 6455): handshake, `route.web_socket`, sessions.
 
 mod application;
 pub mod call;
@@ -30,6 +31,7 @@ pub mod routing;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod upgrade;
+pub mod websocket;
 
 pub use application::{
     AppRuntime, Application, CallPipeline, LifecycleEvent, Module, ModuleOutput, Plugin,

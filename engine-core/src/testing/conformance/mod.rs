@@ -17,11 +17,13 @@ mod framing;
 mod lifecycle;
 mod startup;
 mod support;
+mod websocket;
 
 pub use behaviour::*;
 pub use framing::*;
 pub use lifecycle::*;
 pub use startup::*;
+pub use websocket::*;
 
 /// A connection to the server under test. `Any`, so that a case can reach the concrete stream (a
 /// `TcpStream` or the in-memory stream) to reset it.
@@ -189,6 +191,22 @@ macro_rules! conformance_suite {
             failing_interceptor_in_any_phase_is_500,
             text_and_binary_content_types,
             second_response_fails_and_first_is_sent,
+            websocket_handshake_with_protocol_upgrades,
+            websocket_bad_handshakes_are_rejected,
+            websocket_text_then_close,
+            websocket_125_text_frames_in_order,
+            websocket_20_mib_binary_echo,
+            websocket_100k_small_frames_in_order,
+            websocket_server_closes_first,
+            websocket_client_closes_first,
+            websocket_protocol_errors_close_with_1002,
+            websocket_oversized_frame_closes_with_1009,
+            websocket_client_drop_ends_idle_session,
+            websocket_server_pings,
+            websocket_silent_peer_is_closed_after_pong_timeout,
+            websocket_fragmented_message_arrives_whole,
+            websocket_client_drop_ends_sending_session,
+            websocket_stop_closes_sessions_with_1001,
         );
     };
     (@cases $engine:expr; $($case:ident),* $(,)?) => {

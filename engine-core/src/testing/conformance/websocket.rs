@@ -1,0 +1,595 @@
+//! WebSocket cases (RFC 6455): the handshake as raw bytes, then sessions through the
+//! tokio-tungstenite client, and frames a client must not send as raw bytes.
+
+use super::support::{Liveness, Slot, connect_raw, eventually, head_values, read_head_raw};
+use super::{EngineUnderTest, TestServer, TestStream};
+use crate::engine::ServerConfig;
+use crate::pipeline::BoxFuture;
+use crate::websocket::{
+    CloseCode, CloseFrame, Message, WebSocketHandler, WebSocketRoute, WebSocketSession, WebSockets,
+    WebSocketsConfig,
+};
+use crate::{Application, Error};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::WebSocketStream;
+use tungstenite::protocol::WebSocketConfig;
+
+const NOTICE: Duration = Duration::from_secs(5);
+
+type Client = WebSocketStream<Box<dyn TestStream>>;
+
+/// A server with the WebSockets plugin configured by `configure` and `handler` at `/ws`.
+fn ws_server(
+    engine: &dyn EngineUnderTest,
+    configure: impl FnOnce(&mut WebSocketsConfig) + Send + 'static,
+    handler: impl WebSocketHandler,
+) -> Box<dyn TestServer> {
+    let module = move |app: &mut Application| {
+        app.install(WebSockets, configure);
+        app.routing(move |route| {
+            route.web_socket("/ws", handler);
+        });
+    };
+    engine.start(ServerConfig::default(), Box::new(module))
+}
+
+/// Echoes text and binary messages until the peer closes.
+async fn echo(mut session: WebSocketSession) -> Result<(), Error> {
+    while let Some(message) = session.recv().await {
+        if let message @ (Message::Text(_) | Message::Binary(_)) = message? {
+            session.send(message).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Waits for the peer to close, holding `guard`.
+async fn idle<G>(mut session: WebSocketSession, guard: G) -> Result<(), Error> {
+    while session.recv().await.is_some() {}
+    drop(guard);
+    Ok(())
+}
+
+async fn ws_connect(server: &dyn TestServer, config: Option<WebSocketConfig>) -> Client {
+    let stream = connect_raw(server).await;
+    let (client, response) =
+        tokio_tungstenite::client_async_with_config("ws://localhost/ws", stream, config)
+            .await
+            .expect("the WebSocket handshake succeeds");
+    assert_eq!(response.status(), 101);
+    client
+}
+
+/// The next message that is not a ping or pong, within 5 s.
+async fn next_message(client: &mut Client) -> Option<Message> {
+    loop {
+        let next = tokio::time::timeout(NOTICE, client.next())
+            .await
+            .expect("a message within 5 s");
+        match next {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(message)) => return Some(message),
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+async fn expect_close(client: &mut Client, code: u16) {
+    match next_message(client).await {
+        Some(Message::Close(Some(frame))) => assert_eq!(u16::from(frame.code), code, "{frame}"),
+        other => panic!("expected Close({code}), got {other:?}"),
+    }
+}
+
+fn close(code: CloseCode) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: "".into(),
+    }))
+}
+
+const HANDSHAKE: &str = "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+/// A raw connection past a successful handshake.
+async fn raw_session(server: &dyn TestServer) -> Box<dyn TestStream> {
+    let mut stream = connect_raw(server).await;
+    stream
+        .write_all(format!("{HANDSHAKE}\r\n").as_bytes())
+        .await
+        .unwrap();
+    let head = read_head_raw(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    stream
+}
+
+/// Reads one unmasked server frame with a short payload: (first byte, payload).
+async fn read_raw_frame(stream: &mut Box<dyn TestStream>) -> (u8, Vec<u8>) {
+    let mut header = [0u8; 2];
+    tokio::time::timeout(NOTICE, stream.read_exact(&mut header))
+        .await
+        .expect("a frame within 5 s")
+        .expect("a frame");
+    assert_eq!(header[1] & 0x80, 0, "server frames are not masked");
+    let len = usize::from(header[1]);
+    assert!(len <= 125, "a short frame: {header:?}");
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload).await.unwrap();
+    (header[0], payload)
+}
+
+/// Reads raw frames until a Close and returns its code.
+async fn read_raw_close(stream: &mut Box<dyn TestStream>) -> u16 {
+    loop {
+        let (first, payload) = read_raw_frame(stream).await;
+        if first == 0x88 {
+            assert!(payload.len() >= 2, "a Close with a code: {payload:?}");
+            return u16::from_be_bytes([payload[0], payload[1]]);
+        }
+        assert_eq!(first, 0x89, "only pings before the Close");
+    }
+}
+
+/// The opening handshake with `Sec-WebSocket-Protocol` and a stray `Content-Type` upgrades: 101
+/// with `Upgrade`, `Connection`, the RFC 6455 §1.3 sample accept key, and the offered protocol.
+pub fn websocket_handshake_with_protocol_upgrades(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let module = |app: &mut Application| {
+            app.routing(|route| {
+                route.web_socket_protocol("/ws", "chat", echo);
+            });
+        };
+        let server = engine.start(ServerConfig::default(), Box::new(module));
+        let mut stream = connect_raw(&*server).await;
+        let request = format!(
+            "{HANDSHAKE}Sec-WebSocket-Protocol: superchat, chat\r\nContent-Type: application/json\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let head = read_head_raw(&mut stream).await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        assert_eq!(head_values(&head, "upgrade"), ["websocket"], "{head}");
+        let connection = head_values(&head, "connection");
+        assert!(
+            connection.len() == 1 && connection[0].eq_ignore_ascii_case("upgrade"),
+            "{head}"
+        );
+        assert_eq!(
+            head_values(&head, "sec-websocket-accept"),
+            ["s3pPLMBiTxaQ9kYGzzhZRbK+xOo="],
+            "{head}"
+        );
+        assert_eq!(
+            head_values(&head, "sec-websocket-protocol"),
+            ["chat"],
+            "{head}"
+        );
+        assert!(head_values(&head, "content-length").is_empty(), "{head}");
+        // A masked "hi" comes back: the connection speaks WebSocket now.
+        let mask = [1u8, 2, 3, 4];
+        let mut frame = vec![0x81, 0x82];
+        frame.extend_from_slice(&mask);
+        frame.extend(b"hi".iter().zip(mask).map(|(b, m)| b ^ m));
+        stream.write_all(&frame).await.unwrap();
+        assert_eq!(read_raw_frame(&mut stream).await, (0x81, b"hi".to_vec()));
+    })
+}
+
+/// Requests to a WebSocket route that are not valid handshakes get their status: 426 with
+/// `Upgrade: websocket` for plain HTTP, 426 with `Sec-WebSocket-Version: 13` for another version,
+/// 400 without a key.
+pub fn websocket_bad_handshakes_are_rejected(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = ws_server(engine, |_| {}, echo);
+        let cases = [
+            (
+                "GET /ws HTTP/1.1\r\nHost: t\r\n\r\n",
+                "426",
+                "upgrade",
+                "websocket",
+            ),
+            (
+                &HANDSHAKE.replace("Version: 13", "Version: 8"),
+                "426",
+                "sec-websocket-version",
+                "13",
+            ),
+            (
+                &HANDSHAKE.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", ""),
+                "400",
+                "",
+                "",
+            ),
+        ];
+        for (request, status, field, value) in cases {
+            let mut stream = connect_raw(&*server).await;
+            let request = if request.ends_with("\r\n\r\n") {
+                request.to_owned()
+            } else {
+                format!("{request}\r\n")
+            };
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let head = read_head_raw(&mut stream).await;
+            assert!(
+                head.starts_with(&format!("HTTP/1.1 {status} ")),
+                "{request}\n{head}"
+            );
+            if !field.is_empty() {
+                assert_eq!(head_values(&head, field), [value], "{head}");
+            }
+        }
+    })
+}
+
+/// Text "Hello" then Close(1000): the handler receives "Hello", the client gets Close(1000) back.
+pub fn websocket_text_then_close(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let received = Slot::<String>::default();
+        let record = received.clone();
+        let server = ws_server(
+            engine,
+            |_| {},
+            move |mut session: WebSocketSession| {
+                let record = record.clone();
+                async move {
+                    while let Some(message) = session.recv().await {
+                        if let Message::Text(text) = message? {
+                            record.set(text.as_str().to_owned());
+                        }
+                    }
+                    Ok(())
+                }
+            },
+        );
+        let mut client = ws_connect(&*server, None).await;
+        client.send(Message::text("Hello")).await.unwrap();
+        client.send(close(CloseCode::Normal)).await.unwrap();
+        expect_close(&mut client, 1000).await;
+        assert!(eventually(NOTICE, || received.get().is_some()).await);
+        assert_eq!(received.get().as_deref(), Some("Hello"));
+    })
+}
+
+/// Sends `messages` and reads as many back, concurrently (so neither side's buffers can fill up
+/// and stall the other); returns what came back.
+async fn round_trip(client: Client, messages: Vec<Message>) -> Vec<Message> {
+    let count = messages.len();
+    let (mut sink, mut stream) = client.split();
+    let send = async move {
+        for message in messages {
+            sink.feed(message).await.unwrap();
+        }
+        sink.flush().await.unwrap();
+        sink
+    };
+    let receive = async move {
+        let mut echoed = Vec::with_capacity(count);
+        while echoed.len() < count {
+            match tokio::time::timeout(NOTICE, stream.next()).await {
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+                Ok(Some(Ok(message))) => echoed.push(message),
+                other => panic!("{} of {count} echoed, then {other:?}", echoed.len()),
+            }
+        }
+        echoed
+    };
+    let (_sink, echoed) = tokio::join!(send, receive);
+    echoed
+}
+
+/// 125 text frames of lengths 1..=125 arrive intact and in order, both ways.
+pub fn websocket_125_text_frames_in_order(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = ws_server(engine, |_| {}, echo);
+        let client = ws_connect(&*server, None).await;
+        let sent: Vec<Message> = (1..=125u8)
+            .map(|len| {
+                let text: String = (0..len)
+                    .map(|i| char::from(b'a' + (i + len) % 26))
+                    .collect();
+                Message::text(text)
+            })
+            .collect();
+        let echoed = round_trip(client, sent.clone()).await;
+        assert_eq!(echoed, sent);
+    })
+}
+
+/// A 20 MiB binary message (64-bit length) is echoed intact.
+pub fn websocket_20_mib_binary_echo(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        const MAX: usize = 32 << 20;
+        let server = ws_server(
+            engine,
+            |c| {
+                c.max_frame_size = MAX;
+                c.max_message_size = MAX;
+            },
+            echo,
+        );
+        let config = WebSocketConfig::default()
+            .max_frame_size(Some(MAX))
+            .max_message_size(Some(MAX));
+        let client = ws_connect(&*server, Some(config)).await;
+        let payload: Bytes = (0..20usize << 20)
+            .map(|i| u8::try_from(i * 31 % 251).unwrap())
+            .collect();
+        let echoed = round_trip(client, vec![Message::Binary(payload.clone())]).await;
+        match &echoed[..] {
+            [Message::Binary(data)] => assert!(*data == payload, "the echo differs"),
+            other => panic!("one binary message back, got {} messages", other.len()),
+        }
+    })
+}
+
+/// 100,000 small frames arrive in order.
+pub fn websocket_100k_small_frames_in_order(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = ws_server(engine, |_| {}, echo);
+        let client = ws_connect(&*server, None).await;
+        let sent: Vec<Message> = (0..100_000u32)
+            .map(|i| Message::Binary(Bytes::copy_from_slice(&i.to_be_bytes())))
+            .collect();
+        let echoed = round_trip(client, sent.clone()).await;
+        if let Some(at) = echoed.iter().zip(&sent).position(|(a, b)| a != b) {
+            panic!("frame {at} differs: {:?}", echoed[at]);
+        }
+    })
+}
+
+/// The server closes first with 1013: the client reads Close(1013), answers, and the connection
+/// ends.
+pub fn websocket_server_closes_first(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = ws_server(
+            engine,
+            |_| {},
+            |mut session: WebSocketSession| async move {
+                session.close(CloseCode::Again, "try later").await?;
+                while session.recv().await.is_some() {}
+                Ok(())
+            },
+        );
+        let mut client = ws_connect(&*server, None).await;
+        expect_close(&mut client, 1013).await;
+        // Reading on sends the client's answer; the server then ends the connection.
+        assert!(next_message(&mut client).await.is_none());
+    })
+}
+
+/// The client closes first with 1001: the server answers Close(1001), its incoming messages end
+/// with the peer's reason, and a later send fails.
+pub fn websocket_client_closes_first(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let outcome = Slot::<(Option<u16>, bool)>::default();
+        let record = outcome.clone();
+        let server = ws_server(
+            engine,
+            |_| {},
+            move |mut session: WebSocketSession| {
+                let record = record.clone();
+                async move {
+                    while session.recv().await.is_some() {}
+                    let reason = session.close_reason().map(|frame| u16::from(frame.code));
+                    let late = session.send(Message::text("late")).await;
+                    record.set((reason, late.is_err()));
+                    Ok(())
+                }
+            },
+        );
+        let mut client = ws_connect(&*server, None).await;
+        client.send(close(CloseCode::Away)).await.unwrap();
+        expect_close(&mut client, 1001).await;
+        assert!(
+            eventually(NOTICE, || outcome.get().is_some()).await,
+            "the server's incoming messages ended"
+        );
+        assert_eq!(outcome.get(), Some((Some(1001), true)));
+    })
+}
+
+/// Frames a server must reject: a reserved opcode (0x3) or an unmasked client frame gets Close
+/// 1002 (RFC 6455 §5.1, §5.2).
+pub fn websocket_protocol_errors_close_with_1002(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = ws_server(engine, |_| {}, echo);
+        let frames: [&[u8]; 2] = [
+            // FIN, opcode 0x3; masked, empty.
+            &[0x83, 0x80, 1, 2, 3, 4],
+            // FIN, text "hi", not masked.
+            &[0x81, 0x02, b'h', b'i'],
+        ];
+        for frame in frames {
+            let mut stream = raw_session(&*server).await;
+            stream.write_all(frame).await.unwrap();
+            assert_eq!(read_raw_close(&mut stream).await, 1002, "after {frame:?}");
+        }
+    })
+}
+
+/// A frame over the configured maximum gets Close 1009 (RFC 6455 §7.4.1).
+pub fn websocket_oversized_frame_closes_with_1009(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = ws_server(engine, |c| c.max_frame_size = 1024, echo);
+        let mut client = ws_connect(&*server, None).await;
+        client
+            .send(Message::Binary(Bytes::from(vec![7u8; 1000])))
+            .await
+            .unwrap();
+        assert!(matches!(
+            next_message(&mut client).await,
+            Some(Message::Binary(_))
+        ));
+        client
+            .send(Message::Binary(Bytes::from(vec![7u8; 2000])))
+            .await
+            .unwrap();
+        expect_close(&mut client, 1009).await;
+    })
+}
+
+/// A client that drops the connection while the handler waits in `recv` ends the session within
+/// 5 s.
+pub fn websocket_client_drop_ends_idle_session(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let handlers = live.clone();
+        let server = ws_server(
+            engine,
+            |_| {},
+            move |session: WebSocketSession| idle(session, handlers.guard()),
+        );
+        let client = ws_connect(&*server, None).await;
+        assert!(eventually(NOTICE, || live.started() == 1).await);
+        drop(client);
+        assert!(
+            eventually(NOTICE, || live.all_ended()).await,
+            "the session ended within {NOTICE:?} of the drop"
+        );
+    })
+}
+
+/// With a ping period the server pings; tokio-tungstenite answers, and the session goes on.
+pub fn websocket_server_pings(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = ws_server(
+            engine,
+            |c| c.ping_period = Some(Duration::from_millis(100)),
+            echo,
+        );
+        let mut client = ws_connect(&*server, None).await;
+        for _ in 0..3 {
+            let next = tokio::time::timeout(NOTICE, client.next()).await;
+            assert!(
+                matches!(next, Ok(Some(Ok(Message::Ping(_))))),
+                "a ping within 5 s, got {next:?}"
+            );
+        }
+        // Answered pings keep the session open.
+        client.send(Message::text("still here")).await.unwrap();
+        assert_eq!(
+            next_message(&mut client).await,
+            Some(Message::text("still here"))
+        );
+    })
+}
+
+/// A peer that does not answer pings is closed (1011) after the pong timeout and its session ends.
+pub fn websocket_silent_peer_is_closed_after_pong_timeout(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let handlers = live.clone();
+        let server = ws_server(
+            engine,
+            |c| {
+                c.ping_period = Some(Duration::from_millis(100));
+                c.pong_timeout = Duration::from_millis(200);
+            },
+            move |session: WebSocketSession| idle(session, handlers.guard()),
+        );
+        let mut stream = raw_session(&*server).await;
+        assert_eq!(read_raw_close(&mut stream).await, 1011);
+        assert!(
+            eventually(NOTICE, || live.all_ended()).await,
+            "the session ended after the pong timeout"
+        );
+    })
+}
+
+/// A masked client frame: `first` (FIN and opcode) with `payload`.
+fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37u8, 0xfa, 0x21, 0x3d];
+    let len = u8::try_from(payload.len()).expect("a short frame");
+    let mut frame = vec![first, 0x80 | len];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    frame
+}
+
+/// A text message in three fragments (with a ping between two of them) reaches the handler as one
+/// text message.
+pub fn websocket_fragmented_message_arrives_whole(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = ws_server(engine, |_| {}, echo);
+        let mut stream = raw_session(&*server).await;
+        let mut frames = masked(0x01, b"Hel");
+        frames.extend(masked(0x89, b"p"));
+        frames.extend(masked(0x00, b"l"));
+        frames.extend(masked(0x80, b"o"));
+        stream.write_all(&frames).await.unwrap();
+        // The pong for the ping in between comes first, then the whole message, as text.
+        assert_eq!(read_raw_frame(&mut stream).await, (0x8a, b"p".to_vec()));
+        assert_eq!(read_raw_frame(&mut stream).await, (0x81, b"Hello".to_vec()));
+    })
+}
+
+/// A client that drops the connection while the handler keeps sending ends the session within
+/// 5 s: a send fails.
+pub fn websocket_client_drop_ends_sending_session(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let handlers = live.clone();
+        let server = ws_server(
+            engine,
+            |_| {},
+            move |session: WebSocketSession| {
+                let guard = handlers.guard();
+                async move {
+                    let tick = Message::text("tick");
+                    while session.send(tick.clone()).await.is_ok() {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    drop(guard);
+                    Ok(())
+                }
+            },
+        );
+        let mut client = ws_connect(&*server, None).await;
+        assert_eq!(next_message(&mut client).await, Some(Message::text("tick")));
+        drop(client);
+        assert!(
+            eventually(NOTICE, || live.all_ended()).await,
+            "the sending session ended within {NOTICE:?} of the drop"
+        );
+    })
+}
+
+/// Stopping the server closes an active session with 1001 and ends it.
+pub fn websocket_stop_closes_sessions_with_1001(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let handlers = live.clone();
+        let server: std::sync::Arc<dyn TestServer> = std::sync::Arc::from(ws_server(
+            engine,
+            |_| {},
+            move |session: WebSocketSession| idle(session, handlers.guard()),
+        ));
+        let mut client = ws_connect(&*server, None).await;
+        assert!(eventually(NOTICE, || live.started() == 1).await);
+        let stopping = server.clone();
+        let stop = tokio::task::spawn_blocking(move || {
+            stopping.stop(Duration::from_secs(5), Duration::from_secs(10));
+        });
+        expect_close(&mut client, 1001).await;
+        assert!(next_message(&mut client).await.is_none());
+        assert!(eventually(NOTICE, || live.all_ended()).await);
+        tokio::time::timeout(Duration::from_secs(10), stop)
+            .await
+            .expect("stop returns")
+            .expect("stop returns");
+    })
+}
