@@ -1,16 +1,11 @@
 //! Each connector's listeners: one per worker, all on the same port, so that the kernel spreads
 //! connections over the workers (`SO_REUSEPORT`) and no connection is handed between threads.
 //!
-//! The first listener is bound without `SO_REUSEPORT`: with it, a bind to a port that another
-//! `SO_REUSEPORT` socket of the same user holds (another server on this engine, say) would succeed
-//! and silently share its connections, where a port in use must fail the start. Once bound, the
-//! first listener allows the reuse and the others join it on its port, which also resolves port 0
-//! to one real port for every worker.
+//! `engine_core::listen::bind_group` binds each group: its first listener exclusively, so that a
+//! port in use fails the start even when another `SO_REUSEPORT` group holds it.
 
 use engine_core::listen;
 use engine_core::{Connector, ServerConfig, StartError};
-use socket2::SockRef;
-use std::io;
 use std::net::{SocketAddr, TcpListener};
 
 /// Every connector's group: the addresses bound, and for each of the `workers`, its listener of
@@ -31,29 +26,16 @@ pub(crate) fn bind_all(
     Ok((addrs, per_worker))
 }
 
-/// `count` listeners on `connector`, and the address they share. On an error, those already bound
-/// are dropped, and so closed.
+/// `count` listeners on `connector` ([`listen::bind_group`]), and the address they share.
 fn bind_group(
     connector: &Connector,
     backlog: u32,
     count: usize,
 ) -> Result<(SocketAddr, Vec<TcpListener>), StartError> {
-    let failed = |e: io::Error| {
+    listen::bind_group(connector, backlog, count).map_err(|e| {
         StartError::new(
             format!("cannot listen on {}:{}", connector.host, connector.port),
             e,
         )
-    };
-    let addr = listen::resolve(connector).map_err(failed)?;
-    let first = listen::bind_addr(addr, backlog, false).map_err(failed)?;
-    let local = first.local_addr().map_err(failed)?;
-    let mut group = Vec::with_capacity(count);
-    if count > 1 {
-        SockRef::from(&first).set_reuse_port(true).map_err(failed)?;
-    }
-    group.push(first);
-    for _ in 1..count {
-        group.push(listen::bind_addr(local, backlog, true).map_err(failed)?);
-    }
-    Ok((local, group))
+    })
 }
