@@ -118,46 +118,50 @@ pub fn stream_short_of_content_length_aborts_connection(
 
 /// A client that closes during a slow streamed response ends the stream within seconds.
 pub fn slow_stream_ends_when_client_closes(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
-    Box::pin(async move {
-        let live = Liveness::default();
-        let server = endless_server(engine, &live);
-        let mut stream = connect_raw(&*server).await;
-        stream.write_all(get("/").as_bytes()).await.unwrap();
-        let head = read_head_raw(&mut stream).await;
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        let mut chunk = [0u8; 8];
-        stream.read_exact(&mut chunk).await.unwrap();
-        assert_eq!(&chunk, b"5\r\ntick\n");
-        drop(stream);
-        assert!(
-            eventually(NOTICE, || live.all_ended()).await,
-            "the stream ended within {NOTICE:?} of the close ({} started, {} ended)",
-            live.started(),
-            live.ended()
-        );
-    })
+    Box::pin(slow_stream_ends_when_client_leaves(engine, Leave::Close))
 }
 
 /// A client that resets the connection during a slow streamed response ends the stream within
 /// seconds.
 pub fn slow_stream_ends_when_client_resets(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
-    Box::pin(async move {
-        let live = Liveness::default();
-        let server = endless_server(engine, &live);
-        let mut stream = connect_raw(&*server).await;
-        stream.write_all(get("/").as_bytes()).await.unwrap();
-        let head = read_head_raw(&mut stream).await;
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        // Leave a few chunks unread: closing a socket with unread bytes resets it too.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        reset(stream);
-        assert!(
-            eventually(NOTICE, || live.all_ended()).await,
-            "the stream ended within {NOTICE:?} of the reset ({} started, {} ended)",
-            live.started(),
-            live.ended()
-        );
-    })
+    Box::pin(slow_stream_ends_when_client_leaves(engine, Leave::Reset))
+}
+
+/// How a client leaves a connection.
+#[derive(Debug, Clone, Copy)]
+enum Leave {
+    /// Closes it (FIN) after reading the first chunk.
+    Close,
+    /// Resets it (RST) with chunks left unread.
+    Reset,
+}
+
+async fn slow_stream_ends_when_client_leaves(engine: &dyn EngineUnderTest, leave: Leave) {
+    let live = Liveness::default();
+    let server = endless_server(engine, &live);
+    let mut stream = connect_raw(&*server).await;
+    stream.write_all(get("/").as_bytes()).await.unwrap();
+    let head = read_head_raw(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    match leave {
+        Leave::Close => {
+            let mut chunk = [0u8; 8];
+            stream.read_exact(&mut chunk).await.unwrap();
+            assert_eq!(&chunk, b"5\r\ntick\n");
+            drop(stream);
+        }
+        Leave::Reset => {
+            // Leave a few chunks unread: closing a socket with unread bytes resets it too.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            reset(stream);
+        }
+    }
+    assert!(
+        eventually(NOTICE, || live.all_ended()).await,
+        "the stream ended within {NOTICE:?} of the {leave:?} ({} started, {} ended)",
+        live.started(),
+        live.ended()
+    );
 }
 
 /// A handler that sleeps (no streaming) is cancelled when its client closes the connection.
