@@ -3,6 +3,7 @@
 
 pub mod config;
 
+use engine_core::websocket::{self, WebSocketRoute, WebSocketSession, WebSockets};
 use engine_core::{Application, ApplicationCall};
 use http::HeaderValue;
 
@@ -33,9 +34,28 @@ pub fn login(app: &mut Application) {
 }
 
 /// TechEmpower's endpoints and probes: `GET /plaintext`, `GET /json` (serialized per request),
-/// `POST /echo` (the body streamed back as it arrives).
+/// `POST /echo` (the body streamed back as it arrives), and the WebSocket `/ws/echo` (every text and
+/// binary message sent back; the peer's Close ends the session).
 pub fn techempower(app: &mut Application) {
+    // The application's modules share one application: the plugin is installed once.
+    if !app.is_installed::<WebSockets>() {
+        app.install(WebSockets, |_| {});
+    }
     app.routing(|route| {
+        route.web_socket("/ws/echo", |mut session: WebSocketSession| async move {
+            while let Some(message) = session.recv().await {
+                match message? {
+                    message @ (websocket::Message::Text(_) | websocket::Message::Binary(_)) => {
+                        session.send(message).await?;
+                    }
+                    websocket::Message::Close(_) => break,
+                    websocket::Message::Ping(_)
+                    | websocket::Message::Pong(_)
+                    | websocket::Message::Frame(_) => {}
+                }
+            }
+            Ok(())
+        });
         route.get("/plaintext", |call: ApplicationCall| async move {
             call.respond_text("Hello, World!").await
         });
