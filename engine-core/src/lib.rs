@@ -16,6 +16,7 @@
 //! - [`upgrade`]: the raw connection after `101 Switching Protocols`.
 //! - [`pipeline`]: phases, interceptors, `proceed` / `proceed_with` / `finish`.
 //! - [`routing`]: the route tree (pure, table-tested) and its builder.
+//! - [`plugins`]: the standard plugins: `DefaultHeaders`, `StatusPages`, `CallId`, `CallLogging`.
 //! - [`websocket`]: the WebSockets plugin (RFC 6455): handshake, `route.web_socket`, sessions.
 
 mod application;
@@ -27,6 +28,7 @@ pub mod http;
 pub mod listen;
 pub mod multipart;
 pub mod pipeline;
+pub mod plugins;
 pub mod routing;
 #[cfg(feature = "testing")]
 pub mod testing;
