@@ -4,10 +4,11 @@
 //! Needs `python3`; the `websockets` package is installed with pip if it is missing. Without either
 //! the tests fail, saying so.
 
+mod common;
+
+use common::App;
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -50,14 +51,6 @@ with connect(f"ws://127.0.0.1:{port}/ws/echo", open_timeout=10, max_size=4 * 2**
 print("OK")
 "#;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Makes sure `python3` can import `websockets.sync.client`, installing the package with pip if
 /// needed; once per test process.
 fn python_websockets() {
@@ -95,63 +88,6 @@ fn python_websockets() {
     });
     if let Err(why) = ready {
         panic!("this test needs python3 with the `websockets` package: {why}");
-    }
-}
-
-/// The app binary, killed on drop; its stderr goes to a file shown when a test fails.
-struct App {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl App {
-    fn start(engine: &str) -> Self {
-        let port = free_port();
-        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("websocket_python-{engine}-{port}.log"));
-        let stderr = std::fs::File::create(&log).expect("the log file is created");
-        let child = Command::new(env!("CARGO_BIN_EXE_app"))
-            .args([
-                "--engine",
-                engine,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--workers",
-                "1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("the app binary runs");
-        let mut app = Self { child, port, log };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = app.child.try_wait().unwrap() {
-                panic!("the app exited ({status}) before listening:\n{}", app.log());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the app did not start listening:\n{}",
-                app.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        app
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
     }
 }
 

@@ -25,55 +25,24 @@ PORT=${PORT:-18080}
 cargo build --release -p app --bin app >&2
 cargo build --release -p benches --bin ws_echo_server --bin ws_echo_client >&2
 
-TICKS=$(getconf CLK_TCK)
-RESULTS=$(mktemp)
-trap 'rm -f "$RESULTS"; [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null || true' EXIT
+ITEMS=$SIZES
+source benches/wrk/lib.sh
 
-start_server() {
+launch() {
   case "$1" in
     bare) taskset -c "$SERVER_CPU" target/release/ws_echo_server "$PORT" >/dev/null 2>&1 & ;;
     *) RUST_LOG=warn taskset -c "$SERVER_CPU" target/release/app --engine "$1" --workers 1 --host 127.0.0.1 --port "$PORT" >/dev/null 2>&1 & ;;
   esac
-  PID=$!
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "server $1 did not start" >&2
-  exit 1
 }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# The bare server does not speak plain HTTP: a TCP connect is the check.
+is_up() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
-run_test() { # server size
-  local before after out messages rate
-  before=$(cpu_ticks "$PID")
+measure() { # server size -> "messages/s messages"
+  local out
   out=$(taskset -c "$CLIENT_CPU" target/release/ws_echo_client "$PORT" "$2" "$DURATION" "$CONNECTIONS" "$WINDOW")
-  after=$(cpu_ticks "$PID")
-  messages=$(echo "$out" | awk '$1 == "messages" { print $2 }')
-  rate=$(echo "$out" | awk '$1 == "messages/s" { print $2 }')
-  echo "$1 $2 $rate $(awk -v t=$((after - before)) -v m="$messages" -v hz="$TICKS" 'BEGIN { printf "%.3f", t / hz / m * 1e6 }')" >>"$RESULTS"
+  echo "$(echo "$out" | awk '$1 == "messages/s" { print $2 }') $(echo "$out" | awk '$1 == "messages" { print $2 }')"
 }
 
-for round in $(seq "$ROUNDS"); do
-  for server in $SERVERS; do
-    start_server "$server"
-    for size in $SIZES; do
-      run_test "$server" "$size"
-    done
-    kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
-    echo "round $round: $server done" >&2
-  done
-done
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
-echo "| server | message size | messages/s (median) | server CPU µs/message (median) |"
-echo "|---|---|---|---|"
-for size in $SIZES; do
-  for server in $SERVERS; do
-    rate=$(awk -v s="$server" -v z="$size" '$1 == s && $2 == z { print $3 }' "$RESULTS" | median)
-    cpu=$(awk -v s="$server" -v z="$size" '$1 == s && $2 == z { print $4 }' "$RESULTS" | median)
-    echo "| $server | $size | $rate | $cpu |"
-  done
-done
+run_rounds
+print_table "message size" messages/s "server CPU µs/message"

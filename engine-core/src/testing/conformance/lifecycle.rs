@@ -164,19 +164,24 @@ async fn slow_stream_ends_when_client_leaves(engine: &dyn EngineUnderTest, leave
     );
 }
 
+/// A server whose handlers sleep 10 s before answering, each holding a guard of `live`.
+fn sleeping_server(engine: &dyn EngineUnderTest, live: &Liveness) -> Box<dyn TestServer> {
+    let handlers = live.clone();
+    serve(engine, move |call| {
+        let guard = handlers.guard();
+        async move {
+            let _guard = guard;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            call.respond_text("too late").await
+        }
+    })
+}
+
 /// A handler that sleeps (no streaming) is cancelled when its client closes the connection.
 pub fn sleeping_handler_is_cancelled_on_close(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         let live = Liveness::default();
-        let handlers = live.clone();
-        let server = serve(engine, move |call| {
-            let guard = handlers.guard();
-            async move {
-                let _guard = guard;
-                tokio::time::sleep(Duration::from_secs(10)).await;
-                call.respond_text("too late").await
-            }
-        });
+        let server = sleeping_server(engine, &live);
         let mut stream = connect_raw(&*server).await;
         stream.write_all(get("/").as_bytes()).await.unwrap();
         assert!(eventually(NOTICE, || live.started() == 1).await);
@@ -195,15 +200,7 @@ pub fn pipelined_slow_handlers_are_cancelled_on_close(
 ) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         let live = Liveness::default();
-        let handlers = live.clone();
-        let server = serve(engine, move |call| {
-            let guard = handlers.guard();
-            async move {
-                let _guard = guard;
-                tokio::time::sleep(Duration::from_secs(10)).await;
-                call.respond_text("too late").await
-            }
-        });
+        let server = sleeping_server(engine, &live);
         let mut stream = connect_raw(&*server).await;
         let burst = format!("{}{}{}", get("/1"), get("/2"), get("/3"));
         stream.write_all(burst.as_bytes()).await.unwrap();
@@ -538,5 +535,43 @@ pub fn stop_closes_idle_connections(engine: &dyn EngineUnderTest) -> BoxFuture<'
             .await
             .expect("stop returns")
             .expect("stop returns");
+    })
+}
+
+/// A client that stops reading while its response streams: once a write has waited longer than
+/// `ConnConfig::write_timeout`, the connection is closed and the stream ends.
+pub fn write_timeout_closes_a_stalled_connection(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let streams = live.clone();
+        let mut config = crate::engine::ServerConfig::default();
+        config.conn.write_timeout = Duration::from_millis(300);
+        let module = handler_module(move |call| {
+            let guard = streams.guard();
+            async move {
+                // 64 KiB chunks as fast as the connection takes them: socket buffers fill up soon.
+                let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+                let flood = futures_util::stream::unfold(guard, move |guard| {
+                    let chunk = chunk.clone();
+                    async move { Some((Ok::<_, Error>(chunk), guard)) }
+                });
+                call.respond_stream(flood, HeaderValue::from_static("application/octet-stream"))
+                    .await
+            }
+        });
+        let server = engine.start(config, module);
+        let mut stream = connect_raw(&*server).await;
+        stream.write_all(get("/").as_bytes()).await.unwrap();
+        assert!(eventually(NOTICE, || live.started() == 1).await);
+        // Never read: the server's writes stall, and the write timeout must end the connection.
+        assert!(
+            eventually(Duration::from_secs(10), || live.all_ended()).await,
+            "the stalled response was dropped within 10 s ({} started, {} ended)",
+            live.started(),
+            live.ended()
+        );
+        drop(stream);
     })
 }

@@ -154,6 +154,7 @@ macro_rules! conformance_suite {
             date_header_on_every_response,
             header_timeout_gives_408,
             idle_connection_is_closed,
+            write_timeout_closes_a_stalled_connection,
             two_listeners_report_real_ports,
             port_in_use_fails_and_leaks_nothing,
             failing_module_fails_start_once,

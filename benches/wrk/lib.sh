@@ -1,0 +1,58 @@
+# Shared by run.sh and ws_echo.sh (sourced, not run): starting a pinned server, reading its CPU
+# time, running the rounds, and printing the medians. A script sets ROUNDS, SERVERS, ITEMS,
+# SERVER_CPU and PORT, defines `launch SERVER` (starts it in the background), `is_up` and
+# `measure SERVER ITEM` (prints "RATE COUNT" for one run against $PID), then calls `run_rounds` and
+# `print_table`.
+
+TICKS=$(getconf CLK_TCK)
+RESULTS=$(mktemp)
+trap 'rm -f "$RESULTS"; [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null || true' EXIT
+
+start_server() {
+  launch "$1"
+  PID=$!
+  for _ in $(seq 100); do
+    is_up && return 0
+    sleep 0.1
+  done
+  echo "server $1 did not start" >&2
+  exit 1
+}
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# One run: the rate the client reports, and the server's CPU µs per unit (request, message).
+run_test() {
+  local before after rate count
+  before=$(cpu_ticks "$PID")
+  read -r rate count < <(measure "$1" "$2")
+  after=$(cpu_ticks "$PID")
+  echo "$1 $2 $rate $(awk -v t=$((after - before)) -v n="$count" -v hz="$TICKS" 'BEGIN { printf "%.3f", t / hz / n * 1e6 }')" >>"$RESULTS"
+}
+
+run_rounds() {
+  for round in $(seq "$ROUNDS"); do
+    for server in $SERVERS; do
+      start_server "$server"
+      for item in $ITEMS; do
+        run_test "$server" "$item"
+      done
+      kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+      echo "round $round: $server done" >&2
+    done
+  done
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+print_table() { # item column, rate column, cpu column
+  echo "| server | $1 | $2 (median) | $3 (median) |"
+  echo "|---|---|---|---|"
+  for item in $ITEMS; do
+    for server in $SERVERS; do
+      rate=$(awk -v s="$server" -v i="$item" '$1 == s && $2 == i { print $3 }' "$RESULTS" | median)
+      cpu=$(awk -v s="$server" -v i="$item" '$1 == s && $2 == i { print $4 }' "$RESULTS" | median)
+      echo "| $server | $item | $rate | $cpu |"
+    done
+  done
+}
