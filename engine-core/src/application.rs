@@ -10,6 +10,7 @@
 
 use crate::Error;
 use crate::call::{ApplicationCall, Attributes, IncomingBody, OutgoingContent};
+use crate::hooks::ResponseSentHandler;
 use crate::pipeline::{Chain, Phase, Pipeline};
 use std::any::{Any, TypeId};
 use std::fmt;
@@ -133,6 +134,12 @@ pub trait Plugin: Sized + 'static {
     const NAME: &'static str;
     /// Installs the plugin.
     fn install(self, app: &mut Application, config: Self::Config);
+    /// This plugin's name: [`NAME`](Self::NAME), unless one type stands for several plugins (the
+    /// plugins of [`create_application_plugin`](crate::hooks::create_application_plugin) are one
+    /// type with a name each). A plugin is installed once per type and name.
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
 }
 
 /// What modules configure.
@@ -146,6 +153,8 @@ pub struct Application {
     finishers: Vec<Finisher>,
     attributes: Attributes,
     development: bool,
+    /// The `ResponseSent` hooks (see [`crate::hooks`]), run by the connection driver.
+    pub(crate) response_sent: Vec<ResponseSentHandler>,
 }
 
 impl fmt::Debug for Application {
@@ -179,6 +188,7 @@ impl Application {
             finishers: Vec::new(),
             attributes: Attributes::default(),
             development: false,
+            response_sent: Vec::new(),
         }
     }
 
@@ -203,12 +213,12 @@ impl Application {
     /// If the plugin is installed already: a configuration mistake (Ktor's `DuplicatePluginException`).
     #[track_caller]
     pub fn install<P: Plugin>(&mut self, plugin: P, configure: impl FnOnce(&mut P::Config)) {
+        let name = plugin.name();
         assert!(
-            !self.is_installed::<P>(),
-            "plugin {} is already installed",
-            P::NAME
+            !self.installed.contains(&(TypeId::of::<P>(), name)),
+            "plugin {name} is already installed",
         );
-        self.installed.push((TypeId::of::<P>(), P::NAME));
+        self.installed.push((TypeId::of::<P>(), name));
         let mut config = P::Config::default();
         configure(&mut config);
         plugin.install(self, config);
@@ -219,6 +229,11 @@ impl Application {
         self.installed
             .iter()
             .any(|(id, _)| *id == TypeId::of::<P>())
+    }
+
+    /// Whether a plugin with this [`name`](Plugin::name) is installed.
+    pub fn is_installed_named(&self, name: &str) -> bool {
+        self.installed.iter().any(|(_, n)| *n == name)
     }
 
     /// Registers a value handlers read with [`ApplicationCall::state`]; one value per type, a later
@@ -284,6 +299,7 @@ impl Application {
             listeners: self.listeners,
             attributes: self.attributes,
             development: self.development,
+            response_sent: self.response_sent.into(),
         })
     }
 }
@@ -297,6 +313,7 @@ pub struct AppRuntime {
     listeners: Vec<(LifecycleEvent, Listener)>,
     attributes: Attributes,
     pub(crate) development: bool,
+    pub(crate) response_sent: Box<[ResponseSentHandler]>,
 }
 
 impl fmt::Debug for AppRuntime {
@@ -324,6 +341,12 @@ impl AppRuntime {
     /// Whether error responses name the error.
     pub fn is_development(&self) -> bool {
         self.development
+    }
+
+    /// Whether a plugin registered a `ResponseSent` hook: without one, the driver does nothing more
+    /// per response.
+    pub(crate) fn has_response_sent_hooks(&self) -> bool {
+        !self.response_sent.is_empty()
     }
 
     /// Calls the listeners of `event`, in the order they subscribed.

@@ -16,6 +16,8 @@
 //! - [`upgrade`]: the raw connection after `101 Switching Protocols`.
 //! - [`pipeline`]: phases, interceptors, `proceed` / `proceed_with` / `finish`.
 //! - [`routing`]: the route tree (pure, table-tested) and its builder.
+//! - [`hooks`]: plugins built from hooks (`on_call`, `on_call_receive`, `on_call_respond`,
+//!   `ResponseSent`), application-wide or route-scoped.
 //! - [`plugins`]: the standard plugins: `DefaultHeaders`, `StatusPages`, `CallId`, `CallLogging`.
 //! - [`websocket`]: the WebSockets plugin (RFC 6455): handshake, `route.web_socket`, sessions.
 
@@ -24,6 +26,7 @@ pub mod call;
 pub mod conn;
 mod engine;
 mod error;
+pub mod hooks;
 pub mod http;
 pub mod listen;
 pub mod multipart;

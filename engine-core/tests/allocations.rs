@@ -357,3 +357,30 @@ fn echo_1kib_pipelined_16() {
     let budget = ECHO * MEASURED as u64 + ECHO_READ_BUFFERS_PIPELINED;
     assert_budget("echo 1 KiB, pipelined", counted, budget);
 }
+
+/// A `ResponseSent` hook: running it, and the flush before it, adds no allocation.
+#[test]
+fn a_response_sent_hook_allocates_nothing() {
+    use engine_core::hooks::{ResponseSent, SentResponse, create_application_plugin};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SENT: AtomicU64 = AtomicU64::new(0);
+    let mut app = plaintext_app(0);
+    app.install(
+        create_application_plugin("CountSent", |plugin, ()| {
+            plugin.on(ResponseSent, |_: &ApplicationCall, _: SentResponse| {
+                SENT.fetch_add(1, Ordering::Relaxed);
+            });
+        }),
+        |()| {},
+    );
+    // Each response is written on its own once a hook waits for it: pipelining gathers nothing.
+    let counted = count_allocations(app, PLAINTEXT_REQUEST, 16, PLAINTEXT_BODY);
+    let budget = PLAINTEXT * MEASURED as u64 + PLAINTEXT_READ_BUFFERS;
+    assert_budget(
+        "plaintext with a ResponseSent hook, pipelined",
+        counted,
+        budget,
+    );
+    // One runtime thread: the driver ran the last hook before it yielded to the client.
+    assert_eq!(SENT.load(Ordering::Relaxed), (WARM_UP + MEASURED) as u64);
+}

@@ -136,6 +136,41 @@ async fn status_pages_leave_answered_calls_and_other_statuses_alone() {
 }
 
 #[tokio::test]
+async fn status_pages_replace_a_bare_status_that_was_responded() {
+    let app = test_application(|app: &mut Application| {
+        app.install(StatusPages, |c| {
+            c.status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                |call: ApplicationCall, status| async move {
+                    call.response().status(status);
+                    call.respond_text("use another method").await
+                },
+            );
+            // A page that is itself a bare status is sent as it is, not handled again.
+            c.status(
+                StatusCode::GONE,
+                |call: ApplicationCall, status| async move { call.respond_status(status).await },
+            );
+        });
+        routes(app);
+        app.routing(|route| {
+            route.get("/gone", |call: ApplicationCall| async move {
+                call.respond_status(StatusCode::GONE).await
+            });
+        });
+    });
+    let client = app.client();
+    // Routing answers 405 with `respond_status`; the page keeps its `Allow`.
+    let response = client.post("/", "body").await.unwrap();
+    assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.header_all("allow"), ["GET"]);
+    assert_eq!(response.text(), "use another method");
+    let response = client.get("/gone").await.unwrap();
+    assert_eq!(response.status, StatusCode::GONE);
+    assert!(response.body.is_empty());
+}
+
+#[tokio::test]
 async fn an_error_in_a_status_pages_handler_gives_500() {
     let app = test_application(|app: &mut Application| {
         app.install(StatusPages, |c| {

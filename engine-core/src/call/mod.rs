@@ -177,19 +177,22 @@ impl ApplicationCall {
 
     /// Responds with `content` after the send pipeline. The driver writes it once the handler
     /// returns or waits; a second response is an error.
+    ///
+    /// A plugin in the send pipeline may answer in this content's place by responding itself
+    /// (`StatusPages` turns a bare status into its page this way): then this `respond` is done.
     pub async fn respond(&self, content: impl Into<OutgoingContent>) -> Result<(), Error> {
         let mut content = content.into();
         let chain = &self.inner.app.send_chain;
-        if !chain.is_empty() {
-            content = chain.execute(self.clone(), content).await?;
+        if chain.is_empty() {
+            check_rendered(&content)?;
+            return self.response().commit(content);
         }
-        if let ResponseBody::Value(_) = content.body {
-            return Err(Error::status(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "no plugin renders this response value",
-            ));
+        if self.response().is_committed() {
+            return Err(response::already_responded());
         }
-        self.response().commit(content)
+        content = chain.execute(self.clone(), content).await?;
+        check_rendered(&content)?;
+        self.response().commit_unless_answered(content)
     }
 
     /// Responds with text as `text/plain; charset=utf-8`.
@@ -258,5 +261,16 @@ impl ApplicationCall {
             body: ResponseBody::Upgrade(handler),
         };
         self.respond(content).await
+    }
+}
+
+/// A typed value no send-pipeline plugin turned into bytes cannot be sent.
+fn check_rendered(content: &OutgoingContent) -> Result<(), Error> {
+    match content.body {
+        ResponseBody::Value(_) => Err(Error::status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no plugin renders this response value",
+        )),
+        _ => Ok(()),
     }
 }

@@ -121,11 +121,24 @@ impl<'c> Response<'c> {
     pub(crate) fn commit(&self, content: OutgoingContent) -> Result<(), Error> {
         let mut state = self.lock();
         if state.responded {
-            return Err(Error::status(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the call has already responded",
-            ));
+            return Err(already_responded());
         }
+        Self::record(&mut state, content);
+        Ok(())
+    }
+
+    /// [`commit`](Self::commit) for content that came out of the send pipeline, which the call had
+    /// not responded to when it went in: if the call has responded now, a plugin in the pipeline
+    /// answered in the content's place, and the content is dropped.
+    pub(crate) fn commit_unless_answered(&self, content: OutgoingContent) -> Result<(), Error> {
+        let mut state = self.lock();
+        if !state.responded {
+            Self::record(&mut state, content);
+        }
+        Ok(())
+    }
+
+    fn record(state: &mut ResponseState, content: OutgoingContent) {
         let status = content
             .status
             .or(state.status)
@@ -144,6 +157,13 @@ impl<'c> Response<'c> {
             body: content.body,
         });
         state.responded = true;
-        Ok(())
     }
+}
+
+/// The error of a second response.
+pub(crate) fn already_responded() -> Error {
+    Error::status(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the call has already responded",
+    )
 }

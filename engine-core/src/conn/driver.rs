@@ -15,6 +15,7 @@ use crate::application::AppRuntime;
 use crate::call::{
     ApplicationCall, BodyPhase, BodyStream, Committed, ConnectionInfo, ResponseBody, UpgradeHandler,
 };
+use crate::hooks::SentResponse;
 use crate::http::FieldIndex;
 use crate::http::response::BodySize;
 use crate::upgrade::Upgraded;
@@ -239,7 +240,9 @@ async fn handle<I: Io, R: Future<Output = ReadResult>>(
     }
     let committed = resolve_response(&call, outcome);
     drop(call);
-    write_response(io, state, reading.as_mut(), start_read, committed).await?;
+    let status = committed.status;
+    let written = write_response(io, state, reading.as_mut(), start_read, committed).await;
+    response_sent(io, state, status, written).await?;
     match state.conn.after_response() {
         After::KeepAlive => Ok(()),
         After::Drain => drain(io, state, reading, start_read).await,
@@ -264,6 +267,27 @@ fn prepare_call(state: &mut State, start: RequestStart) {
     };
     inner.request.fill(start.head, &start.parsed, fields);
     inner.body.reset(start.has_body);
+}
+
+/// Runs the application's `ResponseSent` hooks ([`crate::hooks`]) once the response is out: flushed
+/// first, so that "sent" means handed to the engine, or failed. Without hooks it returns at once: no
+/// flush, no lock, no allocation.
+async fn response_sent<I: Io>(
+    io: &I,
+    state: &mut State,
+    status: StatusCode,
+    written: Result<(), Stop>,
+) -> Result<(), Stop> {
+    if !state.call.inner.app.has_response_sent_hooks() {
+        return written;
+    }
+    let written = match written {
+        Ok(()) => flush(io, state).await,
+        failed => failed,
+    };
+    let completed = !matches!(written, Err(Stop::Close));
+    crate::hooks::run_response_sent(&state.call, SentResponse { status, completed });
+    written
 }
 
 /// What a call's pipeline left behind, turned into a response.

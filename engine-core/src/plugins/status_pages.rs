@@ -5,18 +5,25 @@
 //! - [`StatusPagesConfig::error`]: runs when the pipeline returns an error whose
 //!   [`Error::status_code`] is that status, and the call has not responded yet;
 //!   [`StatusPagesConfig::any_error`] catches the errors no keyed handler takes.
-//! - [`StatusPagesConfig::status`]: runs when the call ends without responding and its status is
-//!   that status: a handler that only set a status, or nobody answering (the engine's 404).
+//! - [`StatusPagesConfig::status`]: runs for a response of that status without a body: a call that
+//!   ends without responding (a handler that only set a status, or nobody answering: the engine's
+//!   404), and a bare status responded with `respond_status` (routing's 405 and 400, a plugin's
+//!   413 or 429).
 //!
 //! A handler responds itself, with any status: to replace a 404's body and keep the status, it sets
-//! `404` and responds with the body. An error from a handler is not handled again: the engine answers
-//! it with its status (500 for most errors).
+//! `404` and responds with the body. What a handler sends is not handled again: an error from it is
+//! answered by the engine with its status (500 for most errors), and a bare status from it is sent
+//! as it is.
 //!
 //! The plugin runs in its own phase, `StatusPages`, right after [`CallPipeline::MONITORING`]: it
-//! wraps every plugin and the handler, and monitoring (`CallLogging`) sees the final status.
+//! wraps every plugin and the handler, and monitoring (`CallLogging`) sees the final status. Bare
+//! statuses that were responded are caught in [`SendPipeline::BEFORE`] (as Ktor does it, in the send
+//! pipeline): the handler's page is sent in their place, and the rest of the send pipeline skips the
+//! bare status.
 
+use crate::call::{AttributeKey, ResponseBody};
 use crate::pipeline::{BoxFuture, Phase};
-use crate::{Application, ApplicationCall, CallPipeline, Error, Plugin};
+use crate::{Application, ApplicationCall, CallPipeline, Error, Plugin, SendPipeline};
 use http::StatusCode;
 use std::collections::HashMap;
 use std::fmt;
@@ -25,6 +32,9 @@ use std::sync::Arc;
 
 /// The phase `StatusPages` inserts after [`CallPipeline::MONITORING`].
 pub const STATUS_PAGES_PHASE: Phase = Phase::new("StatusPages");
+
+/// Set on a call once one of its handlers runs: what that handler sends is not handled again.
+static HANDLED: AttributeKey<()> = AttributeKey::new("StatusPagesHandled");
 
 type ErrorHandler =
     Arc<dyn Fn(ApplicationCall, Error) -> BoxFuture<'static, Result<(), Error>> + Send + Sync>;
@@ -128,6 +138,7 @@ impl Plugin for StatusPages {
 
     fn install(self, app: &mut Application, config: StatusPagesConfig) {
         let config = Arc::new(config);
+        intercept_bare_statuses(app, config.clone());
         let pipeline = app.call_pipeline();
         pipeline.insert_phase_after(CallPipeline::MONITORING, STATUS_PAGES_PHASE);
         pipeline.intercept_boxed(STATUS_PAGES_PHASE, move |ctx| {
@@ -135,12 +146,15 @@ impl Plugin for StatusPages {
             Box::pin(async move {
                 let result = ctx.proceed().await;
                 let call = ctx.context.clone();
-                if call.response().is_committed() {
+                if call.response().is_committed() || call.attributes().contains(&HANDLED) {
                     return result;
                 }
                 match result {
                     Err(error) => match config.error_handler(error.status_code()) {
-                        Some(handler) => handler(call, error).await,
+                        Some(handler) => {
+                            call.attributes().put(&HANDLED, ());
+                            handler(call, error).await
+                        }
                         None => Err(error),
                     },
                     Ok(()) => {
@@ -149,7 +163,10 @@ impl Plugin for StatusPages {
                             .get_status()
                             .unwrap_or(StatusCode::NOT_FOUND);
                         match config.statuses.get(&status) {
-                            Some(handler) => handler(call, status).await,
+                            Some(handler) => {
+                                call.attributes().put(&HANDLED, ());
+                                handler(call, status).await
+                            }
                             None => Ok(()),
                         }
                     }
@@ -157,4 +174,34 @@ impl Plugin for StatusPages {
             })
         });
     }
+}
+
+/// Catches bare statuses on their way out: a response without a body whose status has a handler
+/// is replaced by the handler's page.
+fn intercept_bare_statuses(app: &mut Application, config: Arc<StatusPagesConfig>) {
+    app.send_pipeline()
+        .intercept_boxed(SendPipeline::BEFORE, move |ctx| {
+            let call = &ctx.context;
+            let content = &ctx.subject;
+            let status = content
+                .status
+                .or_else(|| call.response().get_status())
+                .unwrap_or(StatusCode::OK);
+            let handler = match content.body {
+                ResponseBody::Empty if !call.attributes().contains(&HANDLED) => {
+                    config.statuses.get(&status).cloned()
+                }
+                _ => None,
+            };
+            let Some(handler) = handler else {
+                return Box::pin(async { Ok(()) });
+            };
+            let call = call.clone();
+            Box::pin(async move {
+                // The page responds in the bare status's place: nothing after this runs on it.
+                ctx.finish();
+                call.attributes().put(&HANDLED, ());
+                handler(call, status).await
+            })
+        });
 }

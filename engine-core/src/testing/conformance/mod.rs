@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 mod behaviour;
 mod framing;
+mod hooks;
 mod lifecycle;
 mod startup;
 mod support;
@@ -21,6 +22,7 @@ mod websocket;
 
 pub use behaviour::*;
 pub use framing::*;
+pub use hooks::*;
 pub use lifecycle::*;
 pub use startup::*;
 pub use websocket::*;
@@ -192,6 +194,8 @@ macro_rules! conformance_suite {
             failing_interceptor_in_any_phase_is_500,
             text_and_binary_content_types,
             second_response_fails_and_first_is_sent,
+            hooks_fire_once_in_order,
+            status_pages_replace_404_body_and_keep_status,
             websocket_handshake_with_protocol_upgrades,
             websocket_bad_handshakes_are_rejected,
             websocket_text_then_close,
