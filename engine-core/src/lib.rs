@@ -18,7 +18,8 @@
 //! - [`routing`]: the route tree (pure, table-tested) and its builder.
 //! - [`hooks`]: plugins built from hooks (`on_call`, `on_call_receive`, `on_call_respond`,
 //!   `ResponseSent`), application-wide or route-scoped.
-//! - [`plugins`]: the standard plugins: `DefaultHeaders`, `StatusPages`, `CallId`, `CallLogging`.
+//! - [`plugins`]: the standard plugins: `DefaultHeaders`, `StatusPages`, `CallId`, `CallLogging`,
+//!   `RateLimit`, `RequestBodyLimit`.
 //! - [`websocket`]: the WebSockets plugin (RFC 6455): handshake, `route.web_socket`, sessions.
 
 mod application;

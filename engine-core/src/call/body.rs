@@ -42,6 +42,11 @@ struct BodyState {
     demand: bool,
     /// `receive_*` was called: a second receive is an error.
     taken: bool,
+    /// The most body bytes the reader may get (`ApplicationCall::limit_request_body`); `None`
+    /// leaves only the connection's limit.
+    limit: Option<u64>,
+    /// Body bytes handed to the reader so far.
+    delivered: u64,
 }
 
 /// The channel between the driver and the reader of a call's body.
@@ -119,6 +124,12 @@ impl BodyChannel {
         wake(&mut state);
     }
 
+    /// Lowers the reader's limit to `max` bytes.
+    pub(crate) fn limit(&self, max: u64) {
+        let mut state = self.lock();
+        state.limit = Some(state.limit.map_or(max, |limit| limit.min(max)));
+    }
+
     fn take(&self) -> Result<(), Error> {
         let mut state = self.lock();
         if std::mem::replace(&mut state.taken, true) {
@@ -133,6 +144,15 @@ impl BodyChannel {
     fn poll_chunk(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
         let mut state = self.lock();
         if let Some(chunk) = state.chunk.take() {
+            state.delivered = state.delivered.saturating_add(chunk.len() as u64);
+            if state.limit.is_some_and(|limit| state.delivered > limit) {
+                // The rest of the body stays unread: the driver drains it or closes.
+                state.phase = BodyPhase::Failed;
+                return Poll::Ready(Some(Err(Error::status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body larger than the call's limit",
+                ))));
+            }
             return Poll::Ready(Some(Ok(chunk)));
         }
         match state.phase {

@@ -195,6 +195,14 @@ impl ApplicationCall {
         self.response().commit_unless_answered(content)
     }
 
+    /// Lowers the most request body bytes this call's receive accepts to `max_bytes` (a limit
+    /// stricter than [`ConnConfig::max_body_size`](crate::conn::ConnConfig::max_body_size); a
+    /// looser one changes nothing). A read past it fails with 413, counting the body's bytes as they
+    /// come off the connection (after chunked decoding). The `RequestBodyLimit` plugin sets it.
+    pub fn limit_request_body(&self, max_bytes: u64) {
+        self.inner.body.limit(max_bytes);
+    }
+
     /// Responds with text as `text/plain; charset=utf-8`.
     pub async fn respond_text(&self, text: impl Into<Bytes>) -> Result<(), Error> {
         self.respond(OutgoingContent::text(text)).await
