@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 #[derive(Debug)]
 pub struct Request {
     method: Method,
+    /// The method the application sees instead of `method`, once a plugin set one.
+    method_override: OnceLock<Method>,
     version: Version,
     /// The request-target's bytes (visible ASCII: the parser admits nothing else).
     target: Bytes,
@@ -41,6 +43,7 @@ impl Request {
     pub(crate) fn new(conn: ConnectionInfo) -> Self {
         Self {
             method: Method::GET,
+            method_override: OnceLock::new(),
             version: Version::HTTP_11,
             target: Bytes::from_static(b"/"),
             path: (0, 1),
@@ -82,6 +85,7 @@ impl Request {
                 *headers = Arc::new(fresh);
             }
         }
+        self.method_override.take();
         self.query.take();
         self.raw_query.take();
         self.cookies.take();
@@ -101,9 +105,25 @@ impl Request {
             .unwrap_or_default()
     }
 
-    /// The method.
+    /// The method the application sees (Ktor's `call.request.httpMethod`): the one the client sent,
+    /// unless a plugin overrode it with [`override_method`](Self::override_method) (AutoHeadResponse
+    /// makes a HEAD request a GET for routing and the handler).
     pub fn method(&self) -> &Method {
+        self.method_override.get().unwrap_or(&self.method)
+    }
+
+    /// The method the client sent, whatever plugins made of it (Ktor's `call.request.local.method`).
+    /// The connection driver frames the response by this one: a HEAD gets no body.
+    pub fn local_method(&self) -> &Method {
         &self.method
+    }
+
+    /// Makes the application see `method` instead of the one the client sent, for the rest of the
+    /// call. Set before routing (in [`CallPipeline::PLUGINS`](crate::CallPipeline::PLUGINS) or
+    /// earlier) so that routing resolves with it. Once per call: a second override is refused and
+    /// its method handed back.
+    pub fn override_method(&self, method: Method) -> Result<(), Method> {
+        self.method_override.set(method)
     }
 
     /// The HTTP version.
