@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 mod behaviour;
+mod content;
 mod framing;
 mod hooks;
 mod lifecycle;
@@ -21,6 +22,7 @@ mod support;
 mod websocket;
 
 pub use behaviour::*;
+pub use content::*;
 pub use framing::*;
 pub use hooks::*;
 pub use lifecycle::*;
@@ -196,6 +198,10 @@ macro_rules! conformance_suite {
             second_response_fails_and_first_is_sent,
             hooks_fire_once_in_order,
             status_pages_replace_404_body_and_keep_status,
+            range_requests_get_exact_slices,
+            range_with_gzip_is_206_uncompressed,
+            gzip_response_gunzips_to_original,
+            gzip_streamed_response_gunzips_to_original,
             websocket_handshake_with_protocol_upgrades,
             websocket_bad_handshakes_are_rejected,
             websocket_text_then_close,
