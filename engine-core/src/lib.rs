@@ -19,7 +19,8 @@
 //! - [`hooks`]: plugins built from hooks (`on_call`, `on_call_receive`, `on_call_respond`,
 //!   `ResponseSent`), application-wide or route-scoped.
 //! - [`plugins`]: the standard plugins: `DefaultHeaders`, `StatusPages`, `CallId`, `CallLogging`,
-//!   `RateLimit`, `RequestBodyLimit`.
+//!   `RateLimit`, `RequestBodyLimit`, and the content plugins `ContentNegotiation`, `Compression`,
+//!   `AutoHeadResponse`, `ConditionalHeaders`, `PartialContent`, `CachingHeaders`.
 //! - [`websocket`]: the WebSockets plugin (RFC 6455): handshake, `route.web_socket`, sessions.
 
 mod application;
