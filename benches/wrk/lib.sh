@@ -5,6 +5,8 @@
 # `print_table`.
 
 TICKS=$(getconf CLK_TCK)
+# Where cargo put the release binaries (CARGO_TARGET_DIR, if set).
+BIN=${CARGO_TARGET_DIR:-target}/release
 RESULTS=$(mktemp)
 trap 'rm -f "$RESULTS"; [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null || true' EXIT
 

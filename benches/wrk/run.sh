@@ -28,8 +28,8 @@ source benches/wrk/lib.sh
 
 launch() {
   case "$1" in
-    hyper) taskset -c "$SERVER_CPU" target/release/hyper_server "$PORT" >/dev/null 2>&1 & ;;
-    *) RUST_LOG=warn taskset -c "$SERVER_CPU" target/release/app --engine "$1" --workers 1 --host 127.0.0.1 --port "$PORT" >/dev/null 2>&1 & ;;
+    hyper) taskset -c "$SERVER_CPU" "$BIN"/hyper_server "$PORT" >/dev/null 2>&1 & ;;
+    *) RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN"/app --engine "$1" --workers 1 --host 127.0.0.1 --port "$PORT" >/dev/null 2>&1 & ;;
   esac
 }
 

@@ -30,8 +30,8 @@ source benches/wrk/lib.sh
 
 launch() {
   case "$1" in
-    bare) taskset -c "$SERVER_CPU" target/release/ws_echo_server "$PORT" >/dev/null 2>&1 & ;;
-    *) RUST_LOG=warn taskset -c "$SERVER_CPU" target/release/app --engine "$1" --workers 1 --host 127.0.0.1 --port "$PORT" >/dev/null 2>&1 & ;;
+    bare) taskset -c "$SERVER_CPU" "$BIN"/ws_echo_server "$PORT" >/dev/null 2>&1 & ;;
+    *) RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN"/app --engine "$1" --workers 1 --host 127.0.0.1 --port "$PORT" >/dev/null 2>&1 & ;;
   esac
 }
 
@@ -40,7 +40,7 @@ is_up() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
 measure() { # server size -> "messages/s messages"
   local out
-  out=$(taskset -c "$CLIENT_CPU" target/release/ws_echo_client "$PORT" "$2" "$DURATION" "$CONNECTIONS" "$WINDOW")
+  out=$(taskset -c "$CLIENT_CPU" "$BIN"/ws_echo_client "$PORT" "$2" "$DURATION" "$CONNECTIONS" "$WINDOW")
   echo "$(echo "$out" | awk '$1 == "messages/s" { print $2 }') $(echo "$out" | awk '$1 == "messages" { print $2 }')"
 }
 

@@ -1,56 +1,103 @@
-//! A tokio `TcpStream` as the connection driver's [`Io`]: readiness-based reads and writes with
-//! `&self`, so a read can wait while a response is written.
+//! A tokio `TcpStream` as the connection driver's [`Io`]: reads and writes with `&self`, so a read
+//! can wait while a response is written.
+//!
+//! The stream is split into its owned halves, each behind a mutex that is only ever taken inside
+//! one poll (the driver never polls two reads, or two writes, at once, so it is never contended),
+//! for one reason: the halves' `AsyncRead`/`AsyncWrite` clear the socket's readiness when a read
+//! returns less than the room it was given (the socket is drained) or a write is short. Then the
+//! next read waits for the reactor instead of trying the socket and getting `EAGAIN`.
+//! `TcpStream`'s `&self` API (`readable` + `try_read_buf`) cannot do that, and cost one extra
+//! `recvfrom` per request: `perf stat -e syscalls:sys_enter_recvfrom` under wrk counted 2.0 per
+//! unpipelined `/plaintext` request before and 1.0 after.
 
 use bytes::{Bytes, BytesMut};
 use engine_core::conn::{Io, ReadResult};
 use engine_core::upgrade::UpgradedIo;
 use socket2::SockRef;
+use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
+use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+/// Room a read gets when the driver hands over a full buffer (it normally leaves at least half
+/// its `read_buffer_size` free, so this only guards against a zero-sized read).
+const MIN_READ: usize = 4 * 1024;
 
 /// One accepted connection.
 #[derive(Debug)]
 pub(crate) struct TokioIo {
-    stream: TcpStream,
+    read: Mutex<OwnedReadHalf>,
+    write: Mutex<OwnedWriteHalf>,
+}
+
+/// Takes a half's lock. Nothing panics while it is held, so a poisoned lock is still consistent.
+fn lock<T>(half: &Mutex<T>) -> MutexGuard<'_, T> {
+    half.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl TokioIo {
     pub(crate) fn new(stream: TcpStream) -> Self {
-        Self { stream }
+        let (read, write) = stream.into_split();
+        Self {
+            read: Mutex::new(read),
+            write: Mutex::new(write),
+        }
+    }
+
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+        if buf.capacity() == buf.len() {
+            buf.reserve(MIN_READ);
+        }
+        let mut read = lock(&self.read);
+        let mut spare = ReadBuf::uninit(buf.spare_capacity_mut());
+        match Pin::new(&mut *read).poll_read(cx, &mut spare) {
+            Poll::Ready(Ok(())) => {
+                let n = spare.filled().len();
+                // SAFETY: the read initialised the first `n` bytes of the spare capacity.
+                unsafe { buf.set_len(buf.len() + n) };
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     async fn write_slice(&self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
-            self.stream.writable().await?;
-            match self.stream.try_write(data) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => data = &data[n..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
+            let n = poll_fn(|cx| Pin::new(&mut *lock(&self.write)).poll_write(cx, data)).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
             }
+            data = &data[n..];
         }
         Ok(())
+    }
+
+    /// The next unread byte, without taking it: `Ok(0)` at the end of the stream.
+    fn poll_peek(&self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut byte = [0u8; 1];
+        lock(&self.read).poll_peek(cx, &mut ReadBuf::new(&mut byte))
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        SockRef::from(lock(&self.read).as_ref()).shutdown(how)
     }
 }
 
 impl Io for TokioIo {
     async fn read(&self, mut buf: BytesMut) -> ReadResult {
-        loop {
-            if let Err(e) = self.stream.readable().await {
-                return (Err(e), buf);
-            }
-            // Cancel-safe: after `readable` nothing awaits, so a dropped future has read nothing.
-            match self.stream.try_read_buf(&mut buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                result => return (result, buf),
-            }
-        }
+        // Cancel-safe: bytes land in `buf` only inside a poll that returns them.
+        let result = poll_fn(|cx| self.poll_read(cx, &mut buf)).await;
+        (result, buf)
     }
 
     async fn closed(&self) {
-        let mut byte = [0u8; 1];
-        match self.stream.peek(&mut byte).await {
+        match poll_fn(|cx| self.poll_peek(cx)).await {
             // End of stream with nothing unread, or a reset: the client is gone.
             Ok(0) | Err(_) => {}
             // Unread bytes (more requests): the client is there. Nothing more to learn without
@@ -69,15 +116,20 @@ impl Io for TokioIo {
     }
 
     async fn shutdown_write(&self) -> io::Result<()> {
-        SockRef::from(&self.stream).shutdown(Shutdown::Write)
+        self.shutdown(Shutdown::Write)
     }
 
     fn abort(&self) {
         // Not an error if the peer is already gone.
-        let _ = SockRef::from(&self.stream).shutdown(Shutdown::Both);
+        let _ = self.shutdown(Shutdown::Both);
     }
 
     fn into_upgraded(self) -> io::Result<Box<dyn UpgradedIo>> {
-        Ok(Box::new(self.stream))
+        let read = self.read.into_inner().unwrap_or_else(|p| p.into_inner());
+        let write = self.write.into_inner().unwrap_or_else(|p| p.into_inner());
+        let stream = read
+            .reunite(write)
+            .map_err(|_| io::Error::other("the halves of one stream did not reunite"))?;
+        Ok(Box::new(stream))
     }
 }

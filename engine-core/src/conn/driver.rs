@@ -9,6 +9,7 @@
 //! full, or when a handler has to wait.
 
 use super::state::{After, BodyError, BodyEvent, Conn, RequestStart, ResponsePlan};
+use super::timer::Timer;
 use super::{ConnConfig, Io, ReadResult, ShutdownSignal};
 use crate::Error;
 use crate::application::AppRuntime;
@@ -27,7 +28,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, timeout};
 
 /// Serves one connection until it closes: the whole life of a connection on every engine.
 pub async fn serve_connection<I: Io>(
@@ -39,13 +40,23 @@ pub async fn serve_connection<I: Io>(
 ) {
     let _guard = shutdown.track();
     let upgrade = {
-        let serve = serve(&io, app, config, info, &shutdown);
-        tokio::select! {
-            upgrade = serve => upgrade,
-            () = shutdown.forced() => {
-                io.abort();
-                None
+        let mut serve = pin!(serve(&io, app, config, info, &shutdown));
+        // Polled first at every wake-up: the watch wakes this task when shutdown begins (the
+        // driver then checks `is_stopping` where it waits) and when it is forced.
+        let mut watch = shutdown.watch();
+        poll_fn(|cx| {
+            if watch.poll_forced(cx).is_ready() {
+                return Poll::Ready(None);
             }
+            serve.as_mut().poll(cx).map(Some)
+        })
+        .await
+    };
+    let upgrade = match upgrade {
+        Some(upgrade) => upgrade,
+        None => {
+            io.abort();
+            None
         }
     };
     if let Some((handler, leftover)) = upgrade {
@@ -80,6 +91,8 @@ struct State {
     out: Vec<u8>,
     call: ApplicationCall,
     fields: Vec<FieldIndex>,
+    /// Every deadline of the connection: one wait at a time.
+    timer: Timer,
 }
 
 async fn serve<I: Io>(
@@ -96,6 +109,7 @@ async fn serve<I: Io>(
         eof: false,
         call: ApplicationCall::new(app, info),
         fields: Vec::new(),
+        timer: Timer::new(),
     };
     let mut reading = pin!(None);
     let start_read = |buf: BytesMut| io.read(buf);
@@ -167,16 +181,25 @@ async fn next_request<I: Io, R: Future<Output = ReadResult>>(
             let buf = take_buf(state);
             reading.set(Some(start_read(buf)));
         }
-        let deadline =
-            head_deadline.unwrap_or_else(|| Instant::now() + state.conn.config().idle_timeout);
-        let read = poll_fn(|cx| {
-            reading
-                .as_mut()
-                .as_pin_mut()
-                .map_or(Poll::Pending, |r| r.poll(cx))
-        });
-        tokio::select! {
-            (result, buf) = read => {
+        // The idle deadline is computed (a clock read) only if the read has to wait.
+        let mut deadline = head_deadline;
+        let idle_timeout = state.conn.config().idle_timeout;
+        let timer = &mut state.timer;
+        let waited = poll_fn(|cx| {
+            if let Some(read) = reading.as_mut().as_pin_mut()
+                && let Poll::Ready(done) = read.poll(cx)
+            {
+                return Poll::Ready(Wait::Read(done));
+            }
+            if idle && shutdown.is_stopping() {
+                return Poll::Ready(Wait::Stopping);
+            }
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + idle_timeout);
+            timer.poll_elapsed(cx, deadline).map(|()| Wait::TimedOut)
+        })
+        .await;
+        match waited {
+            Wait::Read((result, buf)) => {
                 reading.set(None);
                 state.buf = Some(buf);
                 match result {
@@ -184,19 +207,29 @@ async fn next_request<I: Io, R: Future<Output = ReadResult>>(
                     Ok(_) => {}
                 }
             }
-            () = sleep_until(deadline) => {
+            Wait::TimedOut => {
                 if head_deadline.is_some() {
                     // RFC 9110 §15.5.9: the server did not receive a complete request in time.
-                    state.conn.encode_rejection(&mut state.out, StatusCode::REQUEST_TIMEOUT);
-                    let _ = timeout(state.conn.config().write_timeout, io.write_all(std::mem::take(&mut state.out))).await;
+                    state
+                        .conn
+                        .encode_rejection(&mut state.out, StatusCode::REQUEST_TIMEOUT);
+                    let out = std::mem::take(&mut state.out);
+                    let _ = timeout(state.conn.config().write_timeout, io.write_all(out)).await;
                 }
                 // The read still owns the buffer: end it (and every other operation) now.
                 io.abort();
                 return Err(Stop::Close);
             }
-            () = shutdown.stopping(), if idle => return Err(Stop::Close),
+            Wait::Stopping => return Err(Stop::Close),
         }
     }
+}
+
+/// What a connection waiting for its next request got first.
+enum Wait {
+    Read(ReadResult),
+    TimedOut,
+    Stopping,
 }
 
 /// Takes the read buffer for a read, with room for what comes next.
@@ -567,9 +600,9 @@ async fn write_bytes<I: Io>(
         crate::http::response::encode_chunk_header(&mut state.out, data.len());
     }
     flush(io, state).await?;
-    let config = state.conn.config();
-    match timeout(config.write_timeout, io.write_bytes(data)).await {
-        Ok(Ok(())) => {}
+    let limit = state.conn.config().write_timeout;
+    match state.timer.limit(limit, io.write_bytes(data)).await {
+        Some(Ok(())) => {}
         _ => {
             io.abort();
             return Err(Stop::Close);
@@ -693,15 +726,15 @@ async fn read_more<I: Io, R: Future<Output = ReadResult>>(
             .as_pin_mut()
             .map_or(Poll::Pending, |r| r.poll(cx))
     });
-    match timeout(wait, read).await {
-        Ok((result, buf)) => {
+    match state.timer.limit(wait, read).await {
+        Some((result, buf)) => {
             reading.set(None);
             state.buf = Some(buf);
             let got = matches!(result, Ok(n) if n > 0);
             state.eof |= !got;
             Ok(got)
         }
-        Err(_) => Ok(false),
+        None => Ok(false),
     }
 }
 
@@ -748,13 +781,14 @@ async fn flush<I: Io>(io: &I, state: &mut State) -> Result<(), Stop> {
         return Ok(());
     }
     let out = std::mem::take(&mut state.out);
-    match timeout(state.conn.config().write_timeout, io.write_all(out)).await {
-        Ok((Ok(()), mut out)) => {
+    let limit = state.conn.config().write_timeout;
+    match state.timer.limit(limit, io.write_all(out)).await {
+        Some((Ok(()), mut out)) => {
             out.clear();
             state.out = out;
             Ok(())
         }
-        Ok((Err(_), _)) | Err(_) => {
+        Some((Err(_), _)) | None => {
             io.abort();
             Err(Stop::Close)
         }

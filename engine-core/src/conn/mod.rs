@@ -8,9 +8,12 @@ mod driver;
 mod io;
 mod shutdown;
 mod state;
+mod timer;
 
 pub use config::ConnConfig;
 pub use driver::serve_connection;
 pub use io::{Io, ReadResult};
-pub use shutdown::{ConnectionGuard, ShutdownSignal, ShutdownTrigger, shutdown_pair};
+pub use shutdown::{
+    ConnectionGuard, ShutdownSignal, ShutdownTrigger, ShutdownWatch, shutdown_pair,
+};
 pub use state::{After, BodyError, BodyEvent, Conn, Rejection, RequestStart, ResponsePlan};

@@ -69,7 +69,11 @@ impl DateCache {
     /// Re-formats the value if `now` falls in another second than the cached one. Returns whether it
     /// did. Times outside the IMF-fixdate range are clamped to it.
     pub fn update(&mut self, now: SystemTime) -> bool {
-        let secs = clamp_secs(now);
+        self.update_secs(clamp_secs(now))
+    }
+
+    /// [`update`](Self::update) with the seconds since the epoch, already clamped.
+    fn update_secs(&mut self, secs: u64) -> bool {
         if secs == self.secs {
             return false;
         }
@@ -107,17 +111,36 @@ thread_local! {
 /// assert!(head.ends_with(b" GMT"));
 /// ```
 pub fn with_date<R>(f: impl FnOnce(&[u8; DATE_LEN]) -> R) -> R {
-    let now = SystemTime::now();
+    let secs = now_secs();
     // Copy the 29 bytes out so that `f` runs without the cell borrowed: a nested `with_date` then
     // cannot panic. During thread teardown the cache may be gone; format directly then.
     let bytes = CACHE
         .try_with(|cache| {
             let mut cache = cache.borrow_mut();
-            cache.update(now);
+            cache.update_secs(secs);
             *cache.bytes()
         })
-        .unwrap_or_else(|_| imf_fixdate(clamp_secs(now)));
+        .unwrap_or_else(|_| imf_fixdate(secs));
     f(&bytes)
+}
+
+/// The wall clock's second, clamped. On Linux from `CLOCK_REALTIME_COARSE`: the time of the last
+/// tick (a few milliseconds behind at most, which a value to the second does not show), read
+/// without the TSC, so a response pays about 60 instructions less than with `SystemTime::now`
+/// (callgrind, the app's pipelined `/plaintext`).
+fn now_secs() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid, writable `timespec`; the call writes only it.
+        if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut now) } == 0 {
+            return u64::try_from(now.tv_sec).unwrap_or(0).min(MAX_SECS);
+        }
+    }
+    clamp_secs(SystemTime::now())
 }
 
 /// Seconds since the epoch, clamped to the range an IMF-fixdate can name.

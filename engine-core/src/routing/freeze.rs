@@ -82,11 +82,48 @@ pub(super) fn freeze<T, S>(root: RouteBuilder<T, S>) -> Result<Router<T, S>, Rou
     };
     freezer.add(root, None);
     check_conflicts(&freezer.seen)?;
+    let exact = exact_paths(&freezer.nodes, &freezer.chains);
     Ok(Router {
         nodes: freezer.nodes.into(),
         chains: freezer.chains.into(),
         values: freezer.values.into(),
+        exact,
     })
+}
+
+/// The path of every route with a handler whose selectors are all constants. Such a route is the
+/// best match for its exact path by the quality rule (a constant is the best selector for every
+/// segment, and the route ends where the path does), whenever it has a handler for the method.
+fn exact_paths<S>(
+    nodes: &[Node<S>],
+    chains: &[RouteId],
+) -> rustc_hash::FxHashMap<Box<str>, RouteId> {
+    let mut exact = rustc_hash::FxHashMap::default();
+    for (index, node) in nodes.iter().enumerate() {
+        if node.methods.is_empty() && node.any.is_none() {
+            continue;
+        }
+        let (start, len) = node.chain;
+        let mut path = String::new();
+        let all_constant = chains[start as usize..(start + len) as usize]
+            .iter()
+            .all(|id| match &nodes[id.index()].selector {
+                RouteSelector::Root => true,
+                RouteSelector::Constant(literal) => {
+                    path.push('/');
+                    path.push_str(literal);
+                    true
+                }
+                _ => false,
+            });
+        if all_constant {
+            if path.is_empty() {
+                path.push('/');
+            }
+            exact.insert(path.into_boxed_str(), RouteId(index_u32(index)));
+        }
+    }
+    exact
 }
 
 struct Freezer<T, S> {

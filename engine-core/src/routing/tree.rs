@@ -59,6 +59,9 @@ pub struct Router<T, S = ()> {
     /// Every node's ids from the root down to itself, concatenated; [`Node::chain`] indexes it.
     pub(super) chains: Box<[RouteId]>,
     pub(super) values: Box<[T]>,
+    /// The routes whose every selector is a constant, by their path (`/api/users`, `/` for the
+    /// root), when they have a handler: most requests resolve with one lookup here.
+    pub(super) exact: rustc_hash::FxHashMap<Box<str>, RouteId>,
 }
 
 /// A frozen node. Children are split by how they are tried, in the order of
@@ -253,6 +256,7 @@ impl<T, S> Router<T, S> {
             nodes: self.nodes,
             chains: self.chains,
             values: self.values.into_iter().map(f).collect(),
+            exact: self.exact,
         }
     }
 }

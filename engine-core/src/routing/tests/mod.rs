@@ -51,7 +51,18 @@ fn router(routes: &[(&str, &str, &'static str)]) -> Router<&'static str> {
 }
 
 fn outcome(router: &Router<&'static str>, m: &str, path: &str) -> Outcome {
-    match router.resolve(&method(m), path) {
+    let outcome = outcome_of(router.resolve(&method(m), path));
+    // The exact-path table is a shortcut: the tree search alone must agree with it.
+    assert_eq!(
+        outcome,
+        outcome_of(router.search(&method(m), path)),
+        "{m} {path:?}: the exact-path table and the search disagree"
+    );
+    outcome
+}
+
+fn outcome_of(resolution: Resolution<'_, &'static str>) -> Outcome {
+    match resolution {
         Resolution::Found(found) => {
             let params = found
                 .params
