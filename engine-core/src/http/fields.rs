@@ -108,6 +108,15 @@ pub fn parse_field_section(
     result
 }
 
+/// What is wrong with a field name that is empty or holds a byte that is not a `tchar`.
+fn name_error(name: &[u8]) -> ParseError {
+    // RFC 9112 §5.1: "No whitespace is allowed between the field name and colon."
+    match name.iter().find(|&&b| !is_tchar(b)) {
+        Some(b' ' | b'\t') => ParseError::WhitespaceBeforeColon,
+        _ => ParseError::InvalidFieldName,
+    }
+}
+
 fn parse_lines(
     buf: &[u8],
     start: usize,
@@ -155,20 +164,17 @@ fn parse_lines(
             end = later_end;
         }
         let Some(colon) = colon else {
-            return if end == buf.len() {
+            // The name so far must already be a token: a bad byte is an error at once, not after
+            // the line ends.
+            return if end == buf.len() && all_tchar(&buf[name_start..end]) {
                 partial()
             } else {
-                Err(ParseError::InvalidFieldName)
+                Err(name_error(&buf[name_start..end]))
             };
         };
         let name = &buf[name_start..colon];
         if name.is_empty() || !all_tchar(name) {
-            // RFC 9112 §5.1: "No whitespace is allowed between the field name and colon."
-            let first_bad = name.iter().find(|&&b| !is_tchar(b));
-            return Err(match first_bad {
-                Some(b' ' | b'\t') => ParseError::WhitespaceBeforeColon,
-                _ => ParseError::InvalidFieldName,
-            });
+            return Err(name_error(name));
         }
         pos = colon + 1;
         pos += buf[pos..end]

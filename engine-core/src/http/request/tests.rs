@@ -164,6 +164,9 @@ const INVALID: &[(&[u8], ParseError)] = &[
     ),
     (b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", ObsoleteLineFolding),
     (b"GET / HTTP/1.1\r\nHo\x00st: a\r\n\r\n", InvalidFieldName),
+    // A bad name byte is an error before the line (or the colon) arrives.
+    (b"GET / HTTP/1.0\r\nHost: a\r\n{", InvalidFieldName),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nX-Y z", WhitespaceBeforeColon),
     (
         b"GET / HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n",
         InvalidFieldName,
