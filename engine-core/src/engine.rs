@@ -9,6 +9,7 @@
 use crate::Error;
 use crate::application::{AppRuntime, Application, LifecycleEvent, Module};
 use crate::conn::ConnConfig;
+use crate::listen::InheritedListener;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +29,10 @@ pub struct Connector {
 pub struct ServerConfig {
     /// The listeners: one per connector (IPv4 and IPv6 alike).
     pub connectors: Vec<Connector>,
+    /// Listening sockets to serve instead of binding `connectors`, which is then ignored: those
+    /// systemd hands over ([`crate::systemd::listen_fds`]), or any the program bound. Empty by
+    /// default.
+    pub inherited: Vec<InheritedListener>,
     /// Limits and timeouts of each connection.
     pub conn: ConnConfig,
     /// Worker threads: `None` for one per available core.
@@ -50,6 +55,7 @@ impl Default for ServerConfig {
                 host: "0.0.0.0".into(),
                 port: 8080,
             }],
+            inherited: Vec::new(),
             conn: ConnConfig::default(),
             workers: None,
             max_connections: 10_000,
@@ -70,6 +76,13 @@ impl ServerConfig {
             }],
             ..Self::default()
         }
+    }
+
+    /// Serves `listeners` instead of binding the connectors (see [`ServerConfig::inherited`]).
+    #[must_use]
+    pub fn with_inherited(mut self, listeners: Vec<InheritedListener>) -> Self {
+        self.inherited = listeners;
+        self
     }
 
     /// Adds a listener.
@@ -214,6 +227,9 @@ impl EmbeddedServer {
     /// signal) when `wait` is false; with `wait`, blocks until SIGINT or SIGTERM, then stops
     /// gracefully with the configured grace and timeout.
     pub fn start(&mut self, wait: bool) -> Result<&mut Self, Error> {
+        // Before anything says the server is up: a SIGTERM sent the moment it is (systemd may,
+        // right after READY=1) must stop it gracefully, not kill it with the default action.
+        let signals = wait.then(Signals::install);
         let mut app = Application::new();
         for module in std::mem::take(&mut self.modules) {
             module.configure(&mut app)?;
@@ -224,8 +240,8 @@ impl EmbeddedServer {
         tracing::info!(engine = self.engine.name(), addrs = ?self.addrs, "server started");
         runtime.raise(LifecycleEvent::Started);
         self.runtime = Some(runtime);
-        if wait {
-            wait_for_signal();
+        if let Some(signals) = signals {
+            signals.wait();
             let (grace, timeout) = (self.config.shutdown_grace, self.config.shutdown_timeout);
             self.stop(grace, timeout);
         }
@@ -259,35 +275,66 @@ impl Drop for EmbeddedServer {
     }
 }
 
-/// Blocks until SIGINT or SIGTERM.
-fn wait_for_signal() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let Ok(runtime) = runtime else {
-        tracing::error!("cannot wait for signals: no runtime");
-        return;
-    };
-    runtime.block_on(async {
+/// SIGINT and SIGTERM, caught from when they are installed until [`Signals::wait`] sees one.
+struct Signals {
+    runtime: Option<tokio::runtime::Runtime>,
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    /// Replaces the signals' default action (terminate at once) with a handler.
+    fn install() -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        let Ok(runtime) = runtime else {
+            tracing::error!("cannot wait for signals: no runtime");
+            return Self {
+                runtime: None,
+                #[cfg(unix)]
+                streams: None,
+            };
+        };
         #[cfg(unix)]
-        {
+        let streams = {
             use tokio::signal::unix::{SignalKind, signal};
+            let _enter = runtime.enter();
             match (
                 signal(SignalKind::terminate()),
                 signal(SignalKind::interrupt()),
             ) {
-                (Ok(mut term), Ok(mut int)) => {
-                    tokio::select! {
-                        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
-                        _ = int.recv() => tracing::info!("SIGINT: stopping"),
-                    }
+                (Ok(term), Ok(int)) => Some((term, int)),
+                _ => {
+                    tracing::error!("cannot install signal handlers");
+                    None
                 }
-                _ => tracing::error!("cannot install signal handlers"),
             }
+        };
+        Self {
+            runtime: Some(runtime),
+            #[cfg(unix)]
+            streams,
+        }
+    }
+
+    /// Blocks until SIGINT or SIGTERM (returns at once if they could not be installed).
+    fn wait(self) {
+        let Some(runtime) = self.runtime else {
+            return;
+        };
+        #[cfg(unix)]
+        if let Some((mut term, mut int)) = self.streams {
+            runtime.block_on(async {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+                    _ = int.recv() => tracing::info!("SIGINT: stopping"),
+                }
+            });
         }
         #[cfg(not(unix))]
-        {
+        runtime.block_on(async {
             let _ = tokio::signal::ctrl_c().await;
-        }
-    });
+        });
+    }
 }

@@ -12,7 +12,8 @@
 //! - [`Application`], [`Plugin`], [`Module`]: what modules configure, frozen into [`AppRuntime`].
 //! - [`Engine`], [`embedded_server`], [`ServerConfig`]: the engine seam and the server around it.
 //! - `testing` (feature `testing`): the in-memory engine, a test client, the conformance suite.
-//! - [`listen`]: binding listeners with socket2, the same for every engine.
+//! - [`listen`]: binding listeners with socket2, the same for every engine, or serving inherited ones.
+//! - [`systemd`]: readiness notification (`sd_notify`) and socket activation (`LISTEN_FDS`).
 //! - [`upgrade`]: the raw connection after `101 Switching Protocols`.
 //! - [`pipeline`]: phases, interceptors, `proceed` / `proceed_with` / `finish`.
 //! - [`routing`]: the route tree (pure, table-tested) and its builder.
@@ -35,6 +36,7 @@ pub mod multipart;
 pub mod pipeline;
 pub mod plugins;
 pub mod routing;
+pub mod systemd;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod upgrade;

@@ -75,17 +75,9 @@ impl Engine for TokioEngine {
         app: Arc<AppRuntime>,
         config: &ServerConfig,
     ) -> Result<Vec<SocketAddr>, StartError> {
-        // Bind everything first: a port in use fails the start before anything runs.
-        let mut listeners = Vec::with_capacity(config.connectors.len());
-        for connector in &config.connectors {
-            let listener = listen::bind(connector, config.backlog, false).map_err(|e| {
-                StartError::new(
-                    format!("cannot listen on {}:{}", connector.host, connector.port),
-                    e,
-                )
-            })?;
-            listeners.push(listener);
-        }
+        // Bind everything first (or take descriptors of the inherited listeners): a port in use
+        // fails the start before anything runs.
+        let listeners = listen::bind_all(config)?;
         let (runtime, handle) = match &self.external {
             Some(handle) => (None, handle.clone()),
             None => {

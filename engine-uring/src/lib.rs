@@ -28,13 +28,15 @@
 //!
 //! # Layout
 //! - `lib.rs`: the [`Engine`] implementation: workers, start-up, stop.
-//! - `bind`: each connector's listeners, one per worker, on one port.
+//! - `bind`: each connector's listeners, one per worker, on one port (or an inherited socket's).
+//! - `inherited`: stopping the accept loops of inherited listeners without shutting them down.
 //! - `probe`: [`io_uring_available`], and why io_uring fails where it does.
 //! - `ring`: everything tokio-uring: a worker's runtime and accept loops, the connection's `Io`.
 //!
 //! `engine-uring/ARCHITECTURE-uring.md` explains the choices and the measurements behind them.
 
 mod bind;
+mod inherited;
 mod probe;
 #[cfg(target_os = "linux")]
 mod ring;
@@ -108,6 +110,11 @@ struct Running {
     threads: Vec<JoinHandle<()>>,
     /// One message per worker thread that has ended (its runtime dropped, its sockets closed).
     done: Receiver<()>,
+    /// The connection limit the accept loops wait on; closing it ends them.
+    limit: Arc<Semaphore>,
+    /// The addresses of the inherited listeners (`ServerConfig::inherited`), whose accept loops
+    /// are ended by [`inherited::end_accepts`] before the stop is signalled.
+    inherited: Vec<SocketAddr>,
 }
 
 impl Engine for UringEngine {
@@ -137,7 +144,14 @@ impl Engine for UringEngine {
             signal,
             limit: Arc::new(Semaphore::new(config.max_connections.max(1))),
         });
-        self.running = Some(self.spawn_workers(per_worker, shared, trigger)?);
+        let inherited = if config.inherited.is_empty() {
+            Vec::new()
+        } else {
+            addrs.clone()
+        };
+        let mut running = self.spawn_workers(per_worker, shared, trigger)?;
+        running.inherited = inherited;
+        self.running = Some(running);
         Ok(addrs)
     }
 
@@ -170,6 +184,8 @@ impl UringEngine {
             trigger,
             threads: Vec::with_capacity(per_worker.len()),
             done,
+            limit: shared.limit.clone(),
+            inherited: Vec::new(),
         };
         for (index, listeners) in per_worker.into_iter().enumerate() {
             let exit = ThreadExit {
@@ -253,6 +269,9 @@ impl Running {
     fn stop(self, grace: Duration, timeout: Duration) {
         let started = Instant::now();
         let workers = self.threads.len();
+        if !self.inherited.is_empty() {
+            inherited::end_accepts(&self.limit, &self.inherited, workers);
+        }
         self.trigger.graceful();
         let mut ended = self.wait_ended(workers, started + grace);
         if ended < workers {

@@ -26,25 +26,18 @@ pub(crate) struct App {
 impl App {
     pub(crate) fn start(engine: &str) -> Self {
         let port = free_port();
-        let log =
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("app-{engine}-{port}.log"));
-        let stderr = std::fs::File::create(&log).expect("the log file is created");
-        let child = Command::new(env!("CARGO_BIN_EXE_app"))
-            .args([
-                "--engine",
-                engine,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--workers",
-                "1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("the app binary runs");
-        let mut app = Self { child, port, log };
+        let mut command = Command::new(env!("CARGO_BIN_EXE_app"));
+        command.args([
+            "--engine",
+            engine,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--workers",
+            "1",
+        ]);
+        let mut app = Self::spawn(command, &format!("{engine}-{port}"), port);
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = app.child.try_wait().unwrap() {
@@ -58,6 +51,25 @@ impl App {
             std::thread::sleep(Duration::from_millis(20));
         }
         app
+    }
+
+    /// Runs `command` (the app, or a wrapper that execs it) with its stderr kept; `port` is where
+    /// it will serve. Does not wait for it.
+    pub(crate) fn spawn(mut command: Command, label: &str, port: u16) -> Self {
+        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("app-{label}.log"));
+        let stderr = std::fs::File::create(&log).expect("the log file is created");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("the app binary runs");
+        Self { child, port, log }
+    }
+
+    /// The app's exit status, if it has exited.
+    pub(crate) fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
     }
 
     pub(crate) fn log(&self) -> String {
@@ -97,5 +109,47 @@ impl Drop for App {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// hyper's HTTP/1.1 client on one keep-alive connection.
+pub(crate) struct HyperClient {
+    sender: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+}
+
+/// A hyper client connected to `addr`.
+pub(crate) async fn hyper_client(addr: std::net::SocketAddr) -> HyperClient {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    HyperClient { sender }
+}
+
+impl HyperClient {
+    /// `method path`, with `json` as an `application/json` body; the status, headers and body.
+    pub(crate) async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        json: Option<&str>,
+    ) -> (http::StatusCode, http::HeaderMap, bytes::Bytes) {
+        use http_body_util::BodyExt;
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "localhost");
+        if json.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        let body = bytes::Bytes::from(json.unwrap_or_default().to_owned());
+        let request = request.body(http_body_util::Full::new(body)).unwrap();
+        self.sender.ready().await.unwrap();
+        let response = self.sender.send_request(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        (parts.status, parts.headers, body)
     }
 }
