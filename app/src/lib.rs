@@ -1,6 +1,8 @@
 //! The example backend's modules. `main.rs` chooses the engine and starts them; tests run them on
 //! the in-memory engine.
 
+pub mod api;
+pub mod chat;
 pub mod config;
 
 use engine_core::websocket::{self, WebSocketRoute, WebSocketSession, WebSockets};
