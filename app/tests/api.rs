@@ -324,8 +324,6 @@ async fn hyper_client_over_a_socket_on_tokio() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hyper_client_over_a_socket_on_uring() {
-    if let Err(why) = engine_uring::io_uring_available() {
-        panic!("io_uring is unavailable here ({why}): this test needs it");
-    }
+    common::require_uring();
     hyper_conversation(Box::new(engine_uring::UringEngine::new())).await;
 }

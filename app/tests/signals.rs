@@ -45,8 +45,6 @@ fn sigint_drains_in_flight_requests_on_tokio() {
 
 #[test]
 fn sigterm_drains_in_flight_requests_on_uring() {
-    if let Err(why) = engine_uring::io_uring_available() {
-        panic!("io_uring is unavailable here ({why}): this test needs it");
-    }
+    common::require_uring();
     drains_then_exits("uring", "TERM");
 }

@@ -232,12 +232,6 @@ fn ready_after_binding(engine: &str) {
     assert!(app.wait(Duration::from_secs(15)).success());
 }
 
-fn uring() {
-    if let Err(why) = engine_uring::io_uring_available() {
-        panic!("io_uring is unavailable here ({why}): this test needs it");
-    }
-}
-
 #[test]
 fn socket_activation_on_tokio() {
     socket_activation("tokio", false);
@@ -245,7 +239,7 @@ fn socket_activation_on_tokio() {
 
 #[test]
 fn socket_activation_on_uring() {
-    uring();
+    common::require_uring();
     socket_activation("uring", true);
 }
 
@@ -256,7 +250,7 @@ fn ready_after_binding_on_tokio() {
 
 #[test]
 fn ready_after_binding_on_uring() {
-    uring();
+    common::require_uring();
     ready_after_binding("uring");
 }
 

@@ -156,8 +156,6 @@ fn python_websockets_client_echoes_on_tokio() {
 
 #[test]
 fn python_websockets_client_echoes_on_uring() {
-    if let Err(why) = engine_uring::io_uring_available() {
-        panic!("io_uring is unavailable here ({why}): this test needs it");
-    }
+    common::require_uring();
     echoes_to_python_client("uring");
 }

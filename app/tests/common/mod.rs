@@ -153,3 +153,10 @@ impl HyperClient {
         (parts.status, parts.headers, body)
     }
 }
+
+/// Fails the test, saying why, where io_uring cannot run: the uring tests need it.
+pub(crate) fn require_uring() {
+    if let Err(why) = engine_uring::io_uring_available() {
+        panic!("io_uring is unavailable here ({why}): this test needs it");
+    }
+}
