@@ -31,7 +31,8 @@ pub struct ServerConfig {
     pub connectors: Vec<Connector>,
     /// Listening sockets to serve instead of binding `connectors`, which is then ignored: those
     /// systemd hands over ([`crate::systemd::listen_fds`]), or any the program bound. Empty by
-    /// default.
+    /// default. The socket engines serve them; the in-memory test engine has no sockets and
+    /// ignores them.
     pub inherited: Vec<InheritedListener>,
     /// Limits and timeouts of each connection.
     pub conn: ConnConfig,

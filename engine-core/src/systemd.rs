@@ -216,19 +216,16 @@ fn parse(
         return Ok(Vec::new());
     }
     let count = number("LISTEN_FDS", listen_fds)?;
-    if Fd::try_from(count)
+    let end = Fd::try_from(count)
         .ok()
         .and_then(|n| n.checked_add(LISTEN_FDS_START))
-        .is_none()
-    {
-        return Err(ActivationError::TooManyDescriptors(count));
-    }
+        .ok_or(ActivationError::TooManyDescriptors(count))?;
     let names: Vec<&str> = names.map(|n| n.split(':').collect()).unwrap_or_default();
     let named = names.len() == count;
-    Ok((0..count)
-        .map(|i| Passed {
-            // In range: checked above.
-            fd: LISTEN_FDS_START + Fd::try_from(i).unwrap_or(Fd::MAX - LISTEN_FDS_START),
+    Ok((LISTEN_FDS_START..end)
+        .enumerate()
+        .map(|(i, fd)| Passed {
+            fd,
             name: named.then(|| names[i].to_owned()).filter(|n| !n.is_empty()),
         })
         .collect())
