@@ -15,6 +15,8 @@
 //! - [`conditional_headers`]: `ETag` / `Last-Modified` preconditions: 304 and 412.
 //! - [`partial_content`]: `Range` requests: 206, `multipart/byteranges`, 416.
 //! - [`caching_headers`]: `Cache-Control` and `Expires` by content type.
+//! - [`sessions`]: typed sessions in cookies or headers, signed or encrypted, client- or
+//!   server-side.
 //!
 //! The content plugins share an order of send-pipeline phases, whatever order they are installed
 //! in: see [`content_phases`].
@@ -34,6 +36,7 @@ pub mod field_values;
 pub mod partial_content;
 pub mod rate_limit;
 pub mod request_body_limit;
+pub mod sessions;
 pub mod status_pages;
 
 pub use auto_head_response::{AutoHeadResponse, AutoHeadResponseConfig};
@@ -49,4 +52,5 @@ pub use rate_limit::{
     RateLimit, RateLimitConfig, RateLimitName, RateLimitRoute, RateLimiterConfig,
 };
 pub use request_body_limit::{RequestBodyLimit, RequestBodyLimitConfig};
+pub use sessions::{Sessions, SessionsConfig, SessionsExt};
 pub use status_pages::{StatusPages, StatusPagesConfig};
