@@ -207,3 +207,54 @@ fn two_handlers_for_one_route_stop_the_start() {
         });
     });
 }
+
+#[tokio::test]
+async fn a_group_intercepts_only_the_handlers_registered_in_it() {
+    let app = test_application(|app: &mut Application| {
+        app.routing(|route| {
+            route.get("/open", echo_path);
+            route.group(
+                |pipeline| {
+                    pipeline.intercept_boxed(CallPipeline::PLUGINS, |ctx| {
+                        let call = ctx.context.clone();
+                        Box::pin(async move {
+                            if call.request().header("x-pass").is_none() {
+                                call.respond_status(StatusCode::FORBIDDEN).await?;
+                                ctx.finish();
+                            }
+                            Ok(())
+                        })
+                    });
+                },
+                |group| {
+                    group.get("/closed", echo_path);
+                    group.route("/nested", |nested| {
+                        nested.post("/deep", echo_path);
+                    });
+                },
+            );
+            // The same path as a grouped route, another method: outside the group.
+            route.post("/closed", echo_path);
+        });
+    });
+    let client = app.client();
+    let open = client.get("/open").await.unwrap();
+    assert_eq!(
+        (open.status, open.text().as_str()),
+        (StatusCode::OK, "GET /open")
+    );
+    for (method, path) in [(Method::GET, "/closed"), (Method::POST, "/nested/deep")] {
+        let stopped = client
+            .request(method.clone(), path, &[], Default::default())
+            .await
+            .unwrap();
+        assert_eq!(stopped.status, StatusCode::FORBIDDEN, "{method} {path}");
+        let passed = client
+            .request(method.clone(), path, &[("x-pass", "1")], Default::default())
+            .await
+            .unwrap();
+        assert_eq!(passed.text(), format!("{method} {path}"));
+    }
+    let outside = client.post("/closed", "").await.unwrap();
+    assert_eq!(outside.text(), "POST /closed");
+}

@@ -42,8 +42,12 @@ where
 /// A registered handler and, once the tree is built, its route's pipeline ending with it.
 struct Slot {
     handler: Arc<dyn Handler>,
+    /// The pipelines of the [`Route::group`]s it was registered in, outermost first.
+    groups: Groups,
     chain: OnceLock<Chain<(), ApplicationCall>>,
 }
+
+type Groups = Vec<Arc<Pipeline<(), ApplicationCall>>>;
 
 /// What a route adds to the pipelines of the routes under it.
 #[derive(Default)]
@@ -74,6 +78,7 @@ type Tree = RouteBuilder<Slot, Scope>;
 /// ```
 pub struct Route<'a> {
     node: &'a mut Tree,
+    groups: Groups,
 }
 
 impl std::fmt::Debug for Route<'_> {
@@ -88,15 +93,25 @@ impl Route<'_> {
     /// A handler for `method` at `path` (relative to this route).
     #[track_caller]
     pub fn method(&mut self, method: Method, path: &str, handler: impl Handler) -> &mut Self {
-        self.node.method(method, path, slot(handler));
+        let slot = self.slot(handler);
+        self.node.method(method, path, slot);
         self
     }
 
     /// A handler for any method at `path`.
     #[track_caller]
     pub fn handle(&mut self, path: &str, handler: impl Handler) -> &mut Self {
-        self.node.handle(path, slot(handler));
+        let slot = self.slot(handler);
+        self.node.handle(path, slot);
         self
+    }
+
+    fn slot(&self, handler: impl Handler) -> Slot {
+        Slot {
+            handler: Arc::new(handler),
+            groups: self.groups.clone(),
+            chain: OnceLock::new(),
+        }
     }
 
     /// `GET path`.
@@ -144,7 +159,50 @@ impl Route<'_> {
     /// A nested route at `path`, built by `build`.
     #[track_caller]
     pub fn route(&mut self, path: &str, build: impl FnOnce(&mut Route)) -> &mut Self {
-        self.node.route(path, |node| build(&mut Route { node }));
+        let groups = self.groups.clone();
+        self.node
+            .route(path, |node| build(&mut Route { node, groups }));
+        self
+    }
+
+    /// A group of routes at this route's own path whose handlers, and only those, also run the
+    /// interceptors `configure` adds (Ktor's child route with a transparent selector, as
+    /// `authenticate { }` creates). A group's interceptors run after those of the routes above
+    /// the handler; interceptors added inside the group with [`intercept`](Self::intercept) still
+    /// belong to the route they are added on.
+    ///
+    /// ```
+    /// use engine_core::{Application, ApplicationCall, CallPipeline};
+    ///
+    /// let mut app = Application::new();
+    /// app.routing(|route| {
+    ///     route.get("/", |call: ApplicationCall| async move { call.respond_text("open").await });
+    ///     route.group(
+    ///         |pipeline| {
+    ///             pipeline.intercept_boxed(CallPipeline::PLUGINS, |ctx| {
+    ///                 ctx.context.response().set_header("x-group", http::HeaderValue::from_static("1"));
+    ///                 Box::pin(async { Ok(()) })
+    ///             });
+    ///         },
+    ///         |group| {
+    ///             group.get("/inside", |call: ApplicationCall| async move { call.respond_text("x").await });
+    ///         },
+    ///     );
+    /// });
+    /// ```
+    pub fn group(
+        &mut self,
+        configure: impl FnOnce(&mut Pipeline<(), ApplicationCall>),
+        build: impl FnOnce(&mut Route),
+    ) -> &mut Self {
+        let mut pipeline = Pipeline::new(&CallPipeline::PHASES);
+        configure(&mut pipeline);
+        let mut groups = self.groups.clone();
+        groups.push(Arc::new(pipeline));
+        build(&mut Route {
+            node: self.node,
+            groups,
+        });
         self
     }
 
@@ -236,13 +294,6 @@ pub trait RoutePlugin: Sized + 'static {
     fn install(self, route: &mut Route, config: Self::Config);
 }
 
-fn slot(handler: impl Handler) -> Slot {
-    Slot {
-        handler: Arc::new(handler),
-        chain: OnceLock::new(),
-    }
-}
-
 /// The Routing plugin. Installed by the first [`Application::routing`] call.
 #[derive(Debug, Clone, Copy)]
 pub struct Routing;
@@ -280,7 +331,10 @@ impl Application {
             .and_then(|pending| pending.0.as_mut());
         let node =
             pending.expect("the Routing plugin keeps its tree until the application is frozen");
-        build(&mut Route { node });
+        build(&mut Route {
+            node,
+            groups: Vec::new(),
+        });
     }
 }
 
@@ -297,6 +351,9 @@ fn build(tree: Tree) -> Router<Slot, Scope> {
         }
         for (_, slot) in route.handlers() {
             let mut pipeline = merged.clone();
+            for group in &slot.groups {
+                pipeline.merge(group);
+            }
             pipeline.intercept_with(
                 CallPipeline::CALL,
                 Arc::new(HandlerInterceptor(slot.handler.clone())),
