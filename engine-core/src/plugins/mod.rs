@@ -1,6 +1,8 @@
 //! The standard plugins, one module each, built only on the public plugin API ([`Plugin`],
 //! the pipelines, the call API), as a third-party plugin would be.
 //!
+//! - [`auth`]: `Authentication`: Basic, Bearer, form and session providers; route scopes that
+//!   require them; 401 with `WWW-Authenticate`; the principal on the call.
 //! - [`default_headers`]: headers every response carries (`Server`, ...), never duplicated.
 //! - [`status_pages`]: responses for handler errors and for calls that end with a bare status.
 //! - [`call_id`]: an id per call, taken from a request header or generated, echoed in the response.
@@ -23,6 +25,7 @@
 //!
 //! [`Plugin`]: crate::Plugin
 
+pub mod auth;
 pub mod auto_head_response;
 pub mod caching_headers;
 pub mod call_id;
@@ -39,6 +42,7 @@ pub mod request_body_limit;
 pub mod sessions;
 pub mod status_pages;
 
+pub use auth::{Authentication, AuthenticationConfig};
 pub use auto_head_response::{AutoHeadResponse, AutoHeadResponseConfig};
 pub use caching_headers::{CachingHeaders, CachingHeadersConfig};
 pub use call_id::{CALL_ID, CallId, CallIdConfig};
