@@ -11,18 +11,13 @@
 //!
 //! Run: `taskset -c 1 cargo bench -p benches --bench pipeline -- --warm-up-time 1 --measurement-time 3`.
 
+use benches::connection::Connection;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use engine_core::call::ConnectionInfo;
-use engine_core::conn::{ConnConfig, ShutdownTrigger, serve_connection, shutdown_pair};
 use engine_core::pipeline::{Chain, Pipeline, PipelineContext};
-use engine_core::testing::{MemoryStream, memory_pair};
 use engine_core::{Application, ApplicationCall, CallPipeline, Error};
 use futures_util::FutureExt;
 use std::hint::black_box;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::runtime::Runtime;
 
 type Ctx = PipelineContext<u64, u32>;
 
@@ -107,80 +102,12 @@ fn plaintext_app(interceptors: usize) -> Arc<engine_core::AppRuntime> {
     app.freeze()
 }
 
-/// One keep-alive connection served on a current-thread runtime, and its client end.
-struct Connection {
-    runtime: Runtime,
-    client: MemoryStream,
-    /// Kept alive for the whole bench: dropping it would stop the connection.
-    _trigger: ShutdownTrigger,
-    requests: Vec<u8>,
-    buf: Vec<u8>,
-    finder: memchr::memmem::Finder<'static>,
-}
-
-impl Connection {
-    fn new(interceptors: usize) -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let (client, server) = memory_pair();
-        let (trigger, signal) = shutdown_pair();
-        let info = ConnectionInfo {
-            local: SocketAddr::from((Ipv4Addr::LOCALHOST, 80)),
-            remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 49152)),
-        };
-        let serve = serve_connection(
-            server,
-            plaintext_app(interceptors),
-            Arc::new(ConnConfig::default()),
-            info,
-            signal,
-        );
-        runtime.spawn(serve);
-        Self {
-            runtime,
-            client,
-            _trigger: trigger,
-            requests: REQUEST.repeat(PIPELINE_DEPTH),
-            buf: vec![0; 64 * 1024],
-            finder: memchr::memmem::Finder::new(RESPONSE_END),
-        }
-    }
-
-    /// Writes sixteen pipelined requests and reads until their sixteen responses arrived.
-    fn round_trip(&mut self) {
-        let Self {
-            runtime,
-            client,
-            requests,
-            buf,
-            finder,
-            ..
-        } = self;
-        runtime.block_on(async {
-            client.write_all(requests).await.expect("write");
-            let mut seen = 0;
-            // Bytes kept from the previous read: an end marker may straddle two reads.
-            let mut kept = 0;
-            while seen < PIPELINE_DEPTH {
-                let n = client.read(&mut buf[kept..]).await.expect("read");
-                assert!(n > 0, "the server closed the connection");
-                let filled = kept + n;
-                seen += finder.find_iter(&buf[..filled]).count();
-                kept = (RESPONSE_END.len() - 1).min(filled);
-                buf.copy_within(filled - kept..filled, 0);
-            }
-            assert_eq!(seen, PIPELINE_DEPTH, "more responses than requests");
-        });
-    }
-}
-
 fn call(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline");
     group.throughput(Throughput::Elements(PIPELINE_DEPTH as u64));
     for (name, interceptors) in [("routing_hello", 0), ("routing_hello_5_interceptors", 5)] {
-        let mut connection = Connection::new(interceptors);
+        let app = plaintext_app(interceptors);
+        let mut connection = Connection::new(app, REQUEST, PIPELINE_DEPTH, RESPONSE_END);
         connection.round_trip();
         group.bench_function(BenchmarkId::new("call", name), |b| {
             b.iter(|| connection.round_trip());

@@ -1,6 +1,9 @@
-//! Shared pieces of the criterion benchmarks and their profiling examples: the request fixtures.
+//! Shared pieces of the criterion benchmarks and their profiling examples: the request fixtures,
+//! and the in-memory [`connection::Connection`] the `pipeline` and `stack` benches drive calls over.
 //! The benchmarks themselves live in `benches/`; `src/bin/hyper_server.rs` is the comparison
 //! server of the loopback load benchmark.
+
+pub mod connection;
 
 /// Request heads the parser benchmarks and the profiling example parse.
 pub mod fixtures {

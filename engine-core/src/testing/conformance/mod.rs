@@ -17,6 +17,7 @@ mod content;
 mod framing;
 mod hooks;
 mod lifecycle;
+mod sessions_auth;
 mod startup;
 mod support;
 mod websocket;
@@ -26,6 +27,7 @@ pub use content::*;
 pub use framing::*;
 pub use hooks::*;
 pub use lifecycle::*;
+pub use sessions_auth::*;
 pub use startup::*;
 pub use websocket::*;
 
@@ -202,6 +204,8 @@ macro_rules! conformance_suite {
             range_with_gzip_is_206_uncompressed,
             gzip_response_gunzips_to_original,
             gzip_streamed_response_gunzips_to_original,
+            session_cookie_round_trips,
+            basic_protected_route_401_then_200,
             websocket_handshake_with_protocol_upgrades,
             websocket_bad_handshakes_are_rejected,
             websocket_text_then_close,
