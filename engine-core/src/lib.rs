@@ -21,7 +21,8 @@
 //!   `ResponseSent`), application-wide or route-scoped.
 //! - [`plugins`]: the standard plugins: `DefaultHeaders`, `StatusPages`, `CallId`, `CallLogging`,
 //!   `RateLimit`, `RequestBodyLimit`, and the content plugins `ContentNegotiation`, `Compression`,
-//!   `AutoHeadResponse`, `ConditionalHeaders`, `PartialContent`, `CachingHeaders`.
+//!   `AutoHeadResponse`, `ConditionalHeaders`, `PartialContent`, `CachingHeaders`;
+//!   `Sessions` and `Authentication`.
 //! - [`websocket`]: the WebSockets plugin (RFC 6455): handshake, `route.web_socket`, sessions.
 
 mod application;

@@ -81,7 +81,7 @@ pub enum Failure {
 /// What a provider made of a call.
 pub enum Outcome {
     /// Authenticated: the principal.
-    Success(Arc<dyn Any + Send + Sync>),
+    Success(AnyPrincipal),
     /// Not authenticated.
     Failed(Failure),
     /// The provider itself failed (a store, a database): the call fails with this error.
@@ -220,7 +220,10 @@ impl Plugin for Authentication {
 
 /// The principals a call was authenticated with, by provider name.
 #[derive(Clone, Default)]
-struct Principals(Arc<Vec<(Arc<str>, Arc<dyn Any + Send + Sync>)>>);
+struct Principals(Arc<Vec<(Arc<str>, AnyPrincipal)>>);
+
+/// A principal, type-erased.
+type AnyPrincipal = Arc<dyn Any + Send + Sync>;
 
 static PRINCIPALS: AttributeKey<Principals> = AttributeKey::new("Principals");
 
