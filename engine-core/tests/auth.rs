@@ -125,6 +125,13 @@ async fn get(app: &TestApplication, path: &str, headers: &[(&str, &str)]) -> Tes
         .unwrap()
 }
 
+/// The `LOGIN` cookie `/login` sets, as a `Cookie` value.
+async fn login_cookie(app: &TestApplication) -> String {
+    let login = get(app, "/login", &[]).await;
+    let set = login.header("set-cookie").expect("a session cookie");
+    set.split(';').next().unwrap_or_default().to_owned()
+}
+
 fn assert_unauthorized(response: &TestResponse, challenges: &[&str]) {
     assert_eq!(
         response.status,
@@ -227,14 +234,7 @@ async fn session_provider_admits_a_session_and_redirects_without_one() {
     let refused = get(&app, "/session", &[]).await;
     assert_eq!(refused.status, StatusCode::FOUND);
     assert_eq!(refused.header("location"), Some("/login"));
-    let login = get(&app, "/login", &[]).await;
-    let cookie = login
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = login_cookie(&app).await;
     let admitted = get(&app, "/session", &[("cookie", &cookie)]).await;
     assert_eq!(
         admitted.text(),
@@ -290,14 +290,7 @@ async fn optional_admits_anonymous_calls_but_not_refused_credentials() {
 #[tokio::test]
 async fn required_needs_every_provider() {
     let app = app();
-    let login = get(&app, "/login", &[]).await;
-    let cookie = login
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = login_cookie(&app).await;
     assert_unauthorized(
         &get(&app, "/both", &[("cookie", &cookie)]).await,
         &[BASIC_CHALLENGE],

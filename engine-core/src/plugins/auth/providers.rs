@@ -11,11 +11,24 @@ use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
 
-type Validate<C> = Arc<
-    dyn Fn(ApplicationCall, C) -> BoxFuture<'static, Option<Arc<dyn Any + Send + Sync>>>
-        + Send
-        + Sync,
->;
+type ValidateFn<C> = dyn Fn(ApplicationCall, C) -> BoxFuture<'static, Option<Arc<dyn Any + Send + Sync>>>
+    + Send
+    + Sync;
+
+/// A user's `validate` closure, type-erased; `Debug` says only that it is there.
+struct Validate<C>(Arc<ValidateFn<C>>);
+
+impl<C> Clone for Validate<C> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<C> std::fmt::Debug for Validate<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Validate(..)")
+    }
+}
 
 /// Wraps a user's `validate` closure: its principal, type-erased.
 fn validator<C, P, F, Fut>(validate: F) -> Validate<C>
@@ -26,20 +39,20 @@ where
     Fut: Future<Output = Option<P>> + Send + 'static,
 {
     let validate = Arc::new(validate);
-    Arc::new(move |call, credential| {
+    Validate(Arc::new(move |call, credential| {
         let validate = validate.clone();
         Box::pin(async move {
             validate(call, credential)
                 .await
                 .map(|p| Arc::new(p) as Arc<dyn Any + Send + Sync>)
         })
-    })
+    }))
 }
 
 /// Runs `validate` on a credential, or refuses it when there is no `validate`.
 async fn run<C>(validate: Option<Validate<C>>, call: &ApplicationCall, credential: C) -> Outcome {
     let principal = match validate {
-        Some(validate) => validate(call.clone(), credential).await,
+        Some(validate) => (validate.0)(call.clone(), credential).await,
         None => None,
     };
     principal.map_or(
@@ -63,6 +76,7 @@ fn token68(call: &ApplicationCall, scheme: &str) -> Result<Option<String>, Failu
 }
 
 /// HTTP Basic (RFC 7617). Without `validate`, every credential is refused.
+#[derive(Debug)]
 pub struct BasicConfig {
     /// The realm of the challenge. `"engine-core"` by default.
     pub realm: String,
@@ -75,14 +89,6 @@ impl Default for BasicConfig {
             realm: "engine-core".to_owned(),
             validate: None,
         }
-    }
-}
-
-impl std::fmt::Debug for BasicConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BasicConfig")
-            .field("realm", &self.realm)
-            .finish_non_exhaustive()
     }
 }
 
@@ -126,19 +132,11 @@ pub struct BearerCredential {
 }
 
 /// Bearer tokens (RFC 6750). Without `authenticate`, every token is refused.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct BearerConfig {
     /// The realm of the challenge; none by default.
     pub realm: Option<String>,
     authenticate: Option<Validate<BearerCredential>>,
-}
-
-impl std::fmt::Debug for BearerConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BearerConfig")
-            .field("realm", &self.realm)
-            .finish_non_exhaustive()
-    }
 }
 
 impl BearerConfig {
@@ -179,6 +177,7 @@ pub static FORM_PARAMETERS: AttributeKey<Parameters> = AttributeKey::new("Authen
 /// A login form: a `POST` with an `application/x-www-form-urlencoded` body holding a user name and
 /// a password. The provider reads the body; the handler finds its fields under
 /// [`FORM_PARAMETERS`]. Without `validate`, every credential is refused.
+#[derive(Debug)]
 pub struct FormConfig {
     /// The field of the user name. `"user"` by default.
     pub user_field: String,
@@ -198,16 +197,6 @@ impl Default for FormConfig {
             challenge: Challenge::Unauthorized(Vec::new()),
             validate: None,
         }
-    }
-}
-
-impl std::fmt::Debug for FormConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FormConfig")
-            .field("user_field", &self.user_field)
-            .field("password_field", &self.password_field)
-            .field("challenge", &self.challenge)
-            .finish_non_exhaustive()
     }
 }
 
@@ -270,6 +259,7 @@ impl AuthenticationProvider for FormConfig {
 
 /// A session of the `Sessions` plugin: a call that carries a valid session of type `T` is
 /// authenticated. Without `validate` the session itself is the principal.
+#[derive(Debug)]
 pub struct SessionAuthConfig<T> {
     /// What a refused call gets: 401 by default, or a redirect to the login page.
     pub challenge: Challenge,
@@ -282,14 +272,6 @@ impl<T> Default for SessionAuthConfig<T> {
             challenge: Challenge::Unauthorized(Vec::new()),
             validate: None,
         }
-    }
-}
-
-impl<T> std::fmt::Debug for SessionAuthConfig<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionAuthConfig")
-            .field("challenge", &self.challenge)
-            .finish_non_exhaustive()
     }
 }
 
