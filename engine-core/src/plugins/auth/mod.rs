@@ -45,8 +45,9 @@
 //! assert_eq!(refused.status, 401);
 //! assert_eq!(refused.header("www-authenticate"), Some(r#"Basic realm="Admin area", charset="UTF-8""#));
 //! let basic = [("authorization", "Basic YW5uOnNlY3JldA==")]; // ann:secret
-//! let admitted = app.client().request(http::Method::GET, "/admin", &basic, Default::default());
-//! assert_eq!(admitted.await.unwrap().text(), "hello ann");
+//! let client = app.client();
+//! let admitted = client.request(http::Method::GET, "/admin", &basic, Default::default()).await;
+//! assert_eq!(admitted.unwrap().text(), "hello ann");
 //! # });
 //! ```
 

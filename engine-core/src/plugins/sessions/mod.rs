@@ -46,8 +46,10 @@
 //! let first = app.client().get("/").await.unwrap();
 //! assert_eq!(first.text(), "visit 1");
 //! let cookie = first.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
-//! let second = app.client().request(http::Method::GET, "/", &[("cookie", &cookie)], Default::default());
-//! assert_eq!(second.await.unwrap().text(), "visit 2");
+//! let client = app.client();
+//! let headers = [("cookie", cookie.as_str())];
+//! let second = client.request(http::Method::GET, "/", &headers, Default::default()).await;
+//! assert_eq!(second.unwrap().text(), "visit 2");
 //! # });
 //! ```
 //!
