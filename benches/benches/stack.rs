@@ -6,6 +6,8 @@
 //! - `stack/routing`: routing alone, the same request (cookie included) and response.
 //! - `stack/logging_default_headers`: plus `CallLogging` and `DefaultHeaders`.
 //! - `stack/logging_default_headers_sessions`: plus the session read (HMAC-SHA256 and JSON).
+//! - `stack/session_verify`: the session read's pure part alone, no call: the cookie value's
+//!   HMAC checked and its payload decoded into the session type.
 //!
 //! Run: `taskset -c 1 cargo bench -p benches --bench stack -- --warm-up-time 1 --measurement-time 3`.
 
@@ -17,7 +19,9 @@ use engine_core::testing::test_application;
 use engine_core::{AppRuntime, Application, ApplicationCall};
 use http::HeaderValue;
 use serde::{Deserialize, Serialize};
+use std::hint::black_box;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 const PIPELINE_DEPTH: usize = 16;
 
@@ -34,16 +38,21 @@ fn key() -> SessionKey {
     SessionKey::from_slice(&[7; 32]).expect("a 32-byte key")
 }
 
-/// A browser-like request carrying a signed `SESSION` cookie among two others.
-fn request() -> Vec<u8> {
+/// The signed `SESSION` cookie's value.
+fn signed_session() -> String {
     let user = User {
         name: "ann".into(),
         visits: 12,
     };
     let payload = codec::encode(&user, Some(u64::MAX)).expect("a payload");
-    let signed = SessionTransform::signed([key()])
+    SessionTransform::signed([key()])
         .encode("SESSION", &payload)
-        .expect("a signed value");
+        .expect("a signed value")
+}
+
+/// A browser-like request carrying a signed `SESSION` cookie among two others.
+fn request() -> Vec<u8> {
+    let signed = signed_session();
     format!(
         "GET /hello HTTP/1.1\r\nHost: localhost\r\nAccept: text/plain\r\n\
          Cookie: theme=dark; SESSION={signed}; _ga=GA1.2.1234567890\r\n\r\n"
@@ -138,5 +147,16 @@ fn stack(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, stack);
+fn session_verify(c: &mut Criterion) {
+    let signed = signed_session();
+    let transform = SessionTransform::signed([key()]);
+    let verify = || {
+        let payload = transform.decode("SESSION", black_box(&signed))?;
+        codec::decode::<User>(&payload, SystemTime::now()).ok()
+    };
+    assert_eq!(verify().map(|u| u.name).as_deref(), Some("ann"));
+    c.bench_function("stack/session_verify", |b| b.iter(verify));
+}
+
+criterion_group!(benches, stack, session_verify);
 criterion_main!(benches);
