@@ -212,22 +212,21 @@ impl FormConfig {
         self
     }
 
-    async fn credential(&self, call: &ApplicationCall) -> Result<UserPasswordCredential, Failure> {
+    /// The form's credential, or what to make of the call without one. A body that cannot be
+    /// read (too large, cut short) fails the call with its own status.
+    async fn credential(&self, call: &ApplicationCall) -> Result<UserPasswordCredential, Outcome> {
         let is_form = call
             .request()
             .header("content-type")
             .and_then(|t| t.split(';').next().map(|m| m.trim().to_ascii_lowercase()))
             .is_some_and(|m| m == "application/x-www-form-urlencoded");
         if call.request().method() != http::Method::POST || !is_form {
-            return Err(Failure::NoCredentials);
+            return Err(Outcome::Failed(Failure::NoCredentials));
         }
         let form = match call.attributes().get(&FORM_PARAMETERS) {
             Some(form) => form,
             None => {
-                let form = call
-                    .receive_form()
-                    .await
-                    .map_err(|_| Failure::InvalidCredentials)?;
+                let form = call.receive_form().await.map_err(Outcome::Error)?;
                 call.attributes().put(&FORM_PARAMETERS, form.clone());
                 form
             }
@@ -237,7 +236,7 @@ impl FormConfig {
                 name: name.to_owned(),
                 password: password.to_owned(),
             }),
-            _ => Err(Failure::NoCredentials),
+            _ => Err(Outcome::Failed(Failure::NoCredentials)),
         }
     }
 }
@@ -247,7 +246,7 @@ impl AuthenticationProvider for FormConfig {
         Box::pin(async move {
             match self.credential(call).await {
                 Ok(credential) => run(self.validate.clone(), call, credential).await,
-                Err(failure) => Outcome::Failed(failure),
+                Err(outcome) => outcome,
             }
         })
     }
