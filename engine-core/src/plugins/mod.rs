@@ -19,6 +19,11 @@
 //! - [`caching_headers`]: `Cache-Control` and `Expires` by content type.
 //! - [`sessions`]: typed sessions in cookies or headers, signed or encrypted, client- or
 //!   server-side.
+//! - [`cors`]: cross-origin resource sharing (Fetch standard): preflights, allowed origins.
+//! - [`static_files`]: `route.static_files(path, dir)`: files under a directory, safely.
+//! - [`sse`]: `route.sse(path, handler)`: server-sent events, with heartbeats.
+//! - [`forwarded`]: the request's origin behind proxies: `XForwardedHeaders`, `ForwardedHeaders`.
+//! - [`hsts`]: `Strict-Transport-Security` on https requests.
 //!
 //! The content plugins share an order of send-pipeline phases, whatever order they are installed
 //! in: see [`content_phases`].
@@ -34,12 +39,17 @@ pub mod compression;
 pub mod conditional_headers;
 pub mod content_negotiation;
 pub mod content_phases;
+pub mod cors;
 pub mod default_headers;
 pub mod field_values;
+pub mod forwarded;
+pub mod hsts;
 pub mod partial_content;
 pub mod rate_limit;
 pub mod request_body_limit;
 pub mod sessions;
+pub mod sse;
+pub mod static_files;
 pub mod status_pages;
 
 pub use auth::{Authentication, AuthenticationConfig};
@@ -50,11 +60,16 @@ pub use call_logging::{CallLogging, CallLoggingConfig};
 pub use compression::{Compression, CompressionConfig};
 pub use conditional_headers::{ConditionalHeaders, ConditionalHeadersConfig};
 pub use content_negotiation::{ContentNegotiation, ContentNegotiationConfig, TypedContent};
+pub use cors::{Cors, CorsConfig};
 pub use default_headers::{DefaultHeaders, DefaultHeadersConfig};
+pub use forwarded::{CallOrigin, ForwardedHeaders, RequestOrigin, XForwardedHeaders};
+pub use hsts::{Hsts, HstsConfig};
 pub use partial_content::{PartialContent, PartialContentConfig};
 pub use rate_limit::{
     RateLimit, RateLimitConfig, RateLimitName, RateLimitRoute, RateLimiterConfig,
 };
 pub use request_body_limit::{RequestBodyLimit, RequestBodyLimitConfig};
 pub use sessions::{Sessions, SessionsConfig, SessionsExt};
+pub use sse::{ServerSentEvent, Sse, SseRoute, SseSession};
+pub use static_files::StaticFilesRoute;
 pub use status_pages::{StatusPages, StatusPagesConfig};
