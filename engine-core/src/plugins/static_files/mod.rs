@@ -47,7 +47,7 @@ use resolve::Located;
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The route parameter the tailcard captures the file's segments in; unlikely to meet a parent
@@ -297,7 +297,7 @@ fn validators(
         since_epoch.as_nanos(),
         if suffix.is_empty() { "" } else { "-" },
     );
-    let last_modified = httpdate::fmt_http_date(SystemTime::from(modified));
+    let last_modified = httpdate::fmt_http_date(modified);
     Some((
         HeaderValue::from_str(&etag).ok()?,
         HeaderValue::from_str(&last_modified).ok()?,
