@@ -20,6 +20,7 @@ mod lifecycle;
 mod sessions_auth;
 mod startup;
 mod support;
+mod web;
 mod websocket;
 
 pub use behaviour::*;
@@ -29,6 +30,7 @@ pub use hooks::*;
 pub use lifecycle::*;
 pub use sessions_auth::*;
 pub use startup::*;
+pub use web::*;
 pub use websocket::*;
 
 /// A connection to the server under test. `Any`, so that a case can reach the concrete stream (a
@@ -222,6 +224,9 @@ macro_rules! conformance_suite {
             websocket_fragmented_message_arrives_whole,
             websocket_client_drop_ends_sending_session,
             websocket_stop_closes_sessions_with_1001,
+            static_file_is_served_byte_exact,
+            sse_events_are_framed,
+            sse_stream_does_not_delay_others,
         );
     };
     (@cases $engine:expr; $($case:ident),* $(,)?) => {
