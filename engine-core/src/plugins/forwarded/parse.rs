@@ -36,6 +36,50 @@ pub struct ForwardedElement {
     pub proto: Option<String>,
 }
 
+/// Writes the element as a `forwarded-element`: `for=..;by=..;host=..;proto=..`, each value a
+/// token when it is one and a quoted-string otherwise. A value of visible ASCII, spaces and tabs
+/// (anything [`parse_forwarded`] returns) reads back as it was.
+///
+/// ```
+/// use engine_core::plugins::forwarded::ForwardedElement;
+///
+/// let element = ForwardedElement {
+///     for_node: Some("[2001:db8::1]:4711".into()),
+///     proto: Some("https".into()),
+///     ..Default::default()
+/// };
+/// assert_eq!(element.to_string(), r#"for="[2001:db8::1]:4711";proto=https"#);
+/// ```
+impl fmt::Display for ForwardedElement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pairs = [
+            ("for", &self.for_node),
+            ("by", &self.by),
+            ("host", &self.host),
+            ("proto", &self.proto),
+        ];
+        let mut separator = "";
+        for (name, value) in pairs {
+            let Some(value) = value else { continue };
+            write!(f, "{separator}{name}=")?;
+            separator = ";";
+            if !value.is_empty() && value.bytes().all(is_tchar) {
+                f.write_str(value)?;
+                continue;
+            }
+            f.write_str("\"")?;
+            for c in value.chars() {
+                if c == '"' || c == '\\' {
+                    f.write_str("\\")?;
+                }
+                write!(f, "{c}")?;
+            }
+            f.write_str("\"")?;
+        }
+        Ok(())
+    }
+}
+
 /// Why a `Forwarded` field value does not parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
