@@ -22,7 +22,8 @@
 //! - [`plugins`]: the standard plugins: `DefaultHeaders`, `StatusPages`, `CallId`, `CallLogging`,
 //!   `RateLimit`, `RequestBodyLimit`, and the content plugins `ContentNegotiation`, `Compression`,
 //!   `AutoHeadResponse`, `ConditionalHeaders`, `PartialContent`, `CachingHeaders`;
-//!   `Sessions` and `Authentication`.
+//!   `Sessions` and `Authentication`; and the web plugins `CORS`, static files, SSE,
+//!   `XForwardedHeaders` / `ForwardedHeaders`, `HSTS`.
 //! - [`websocket`]: the WebSockets plugin (RFC 6455): handshake, `route.web_socket`, sessions.
 
 mod application;
