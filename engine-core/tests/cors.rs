@@ -128,14 +128,28 @@ async fn a_refused_preflight_is_403_without_cors_fields() {
             StatusCode::FORBIDDEN,
             "{origin} {method} {headers:?}"
         );
-        assert!(
-            response.header("access-control-allow-methods").is_none(),
-            "{origin} {method}"
-        );
-        assert!(response.header("access-control-allow-headers").is_none());
+        for name in [
+            "access-control-allow-origin",
+            "access-control-allow-credentials",
+            "access-control-allow-methods",
+            "access-control-allow-headers",
+        ] {
+            assert!(response.header(name).is_none(), "{origin} {method}: {name}");
+        }
     }
-    let response = preflight(&app, "https://evil.example", "GET", None).await;
+    // Not even with credentials allowed.
+    let app = cors_app(|c| {
+        c.allow_origin("https://app.example.com");
+        c.allow_credentials = true;
+    });
+    let response = preflight(&app, "https://app.example.com", "DELETE", None).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
     assert!(response.header("access-control-allow-origin").is_none());
+    assert!(
+        response
+            .header("access-control-allow-credentials")
+            .is_none()
+    );
 }
 
 #[tokio::test]

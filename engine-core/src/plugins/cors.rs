@@ -244,50 +244,60 @@ async fn handle(call: &ApplicationCall, prepared: &Prepared) -> Result<bool, Err
     let origin = match (origins.next(), origins.next()) {
         (Some(origin), None) => normalize_origin(origin),
         _ => None,
-    };
+    }
+    .filter(|o| config.allows_origin(o));
     let preflight = *call.request().method() == Method::OPTIONS
         && headers.contains("access-control-request-method");
-    let Some(origin) = origin.filter(|o| config.allows_origin(o)) else {
-        if preflight {
-            call.respond_status(StatusCode::FORBIDDEN).await?;
+    if !preflight {
+        if let Some(origin) = origin {
+            allow_origin(call, config, &origin);
+            if let Some(exposed) = &prepared.exposed {
+                response.set_header(ACCESS_CONTROL_EXPOSE_HEADERS, exposed.clone());
+            }
         }
-        return Ok(preflight);
+        return Ok(false);
+    }
+    let requested_method = headers.get("access-control-request-method");
+    let requested_headers = headers.joined("access-control-request-headers");
+    let allowed = origin.and_then(|origin| {
+        let allowed = preflight_headers(prepared, requested_method, requested_headers)?;
+        Some((origin, allowed))
+    });
+    let Some((origin, allowed_headers)) = allowed else {
+        call.respond_status(StatusCode::FORBIDDEN).await?;
+        return Ok(true);
     };
-    let allow_origin = if config.is_wildcard() {
+    allow_origin(call, config, &origin);
+    response.set_header(ACCESS_CONTROL_ALLOW_METHODS, prepared.methods.clone());
+    if let Some(allowed_headers) = allowed_headers {
+        response.set_header(ACCESS_CONTROL_ALLOW_HEADERS, allowed_headers);
+    }
+    if let Some(max_age) = &prepared.max_age {
+        response.set_header(ACCESS_CONTROL_MAX_AGE, max_age.clone());
+    }
+    call.respond_status(StatusCode::NO_CONTENT).await?;
+    Ok(true)
+}
+
+/// `Access-Control-Allow-Origin` (and `-Allow-Credentials`) for an allowed origin.
+fn allow_origin(call: &ApplicationCall, config: &CorsConfig, origin: &str) {
+    let response = call.response();
+    let value = if config.is_wildcard() {
         HeaderValue::from_static("*")
     } else {
-        HeaderValue::from_str(&origin).map_err(|e| Error::new(StatusCode::BAD_REQUEST, e))?
+        // The origin came from a field value and was checked to be `scheme://host[:port]`.
+        match HeaderValue::from_str(origin) {
+            Ok(value) => value,
+            Err(_) => return,
+        }
     };
-    response.set_header(ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
+    response.set_header(ACCESS_CONTROL_ALLOW_ORIGIN, value);
     if config.allow_credentials {
         response.set_header(
             ACCESS_CONTROL_ALLOW_CREDENTIALS,
             HeaderValue::from_static("true"),
         );
     }
-    if !preflight {
-        if let Some(exposed) = &prepared.exposed {
-            response.set_header(ACCESS_CONTROL_EXPOSE_HEADERS, exposed.clone());
-        }
-        return Ok(false);
-    }
-    let requested_method = headers.get("access-control-request-method");
-    let requested_headers = headers.joined("access-control-request-headers");
-    let status = match preflight_headers(prepared, requested_method, requested_headers) {
-        Some(allowed) => {
-            response.set_header(ACCESS_CONTROL_ALLOW_METHODS, prepared.methods.clone());
-            if let Some(allowed) = allowed {
-                response.set_header(ACCESS_CONTROL_ALLOW_HEADERS, allowed);
-            }
-            if let Some(max_age) = &prepared.max_age {
-                response.set_header(ACCESS_CONTROL_MAX_AGE, max_age.clone());
-            }
-            StatusCode::NO_CONTENT
-        }
-        None => StatusCode::FORBIDDEN,
-    };
-    call.respond_status(status).await?;
-    Ok(true)
 }
 
 /// Checks a preflight's method and headers: `None` when one is not allowed, otherwise the

@@ -173,8 +173,10 @@ fn update(
 }
 
 /// Whether headers from the peer `remote` are read: any peer when `trusted` is `None`.
+/// An IPv4 peer of a dual-stack listener arrives as `::ffff:a.b.c.d`, and is compared as `a.b.c.d`.
 fn is_trusted(trusted: Option<&[IpAddr]>, remote: IpAddr) -> bool {
-    trusted.is_none_or(|peers| peers.contains(&remote))
+    let remote = remote.to_canonical();
+    trusted.is_none_or(|peers| peers.iter().any(|peer| peer.to_canonical() == remote))
 }
 
 #[cfg(test)]
@@ -196,5 +198,18 @@ mod tests {
             assert_eq!(choice.pick(&entries).copied(), expected, "{choice:?}");
         }
         assert_eq!(ProxyChoice::First.pick::<&str>(&[]), None);
+    }
+
+    #[test]
+    fn trusted_peers() {
+        let v4: IpAddr = "10.0.0.2".parse().unwrap();
+        let mapped: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
+        let other: IpAddr = "10.0.0.3".parse().unwrap();
+        assert!(is_trusted(None, other));
+        assert!(is_trusted(Some(&[v4]), v4));
+        assert!(is_trusted(Some(&[v4]), mapped));
+        assert!(is_trusted(Some(&[mapped]), v4));
+        assert!(!is_trusted(Some(&[v4]), other));
+        assert!(!is_trusted(Some(&[]), v4));
     }
 }
