@@ -369,3 +369,102 @@ async fn other_methods_get_405() {
     assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.header("allow"), Some("GET, HEAD"));
 }
+
+static RESOURCES: &[(&str, &[u8])] = &[
+    ("index.html", b"<h1>in memory</h1>"),
+    ("css/app.css", b"h1 { color: teal }"),
+    ("css/app.css.gz", b"\x1f\x8bpretend"),
+    ("docs/index.html", b"<h1>docs</h1>"),
+    ("blob", &[0, 159, 146, 150]),
+];
+
+fn resources(configure: impl FnOnce(&mut StaticFilesConfig) + Send + 'static) -> TestApplication {
+    test_application(move |app: &mut Application| {
+        app.routing(|route| {
+            route.static_resources("/assets", RESOURCES, configure);
+        });
+    })
+}
+
+#[tokio::test]
+async fn resources_in_memory_are_served_like_files() {
+    let app = resources(|c| c.precompressed = vec![Precompressed::Gzip]);
+    let cases = [
+        (
+            "/assets",
+            "text/html; charset=utf-8",
+            &b"<h1>in memory</h1>"[..],
+        ),
+        (
+            "/assets/docs/",
+            "text/html; charset=utf-8",
+            b"<h1>docs</h1>",
+        ),
+        (
+            "/assets/css/app.css",
+            "text/css; charset=utf-8",
+            b"h1 { color: teal }",
+        ),
+        (
+            "/assets/blob",
+            "application/octet-stream",
+            &[0, 159, 146, 150],
+        ),
+    ];
+    for (path, content_type, body) in cases {
+        let response = get(&app, path, &[]).await;
+        assert_eq!(response.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            response.header("content-type"),
+            Some(content_type),
+            "{path}"
+        );
+        assert_eq!(response.body, body, "{path}");
+        let etag = response.header("etag").unwrap();
+        assert!(
+            etag.starts_with('"') && !etag.starts_with("W/"),
+            "{path}: {etag}"
+        );
+        assert!(response.header("last-modified").is_none());
+    }
+    let plain = get(&app, "/assets/css/app.css", &[]).await;
+    let gzip = get(&app, "/assets/css/app.css", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(gzip.header("content-encoding"), Some("gzip"));
+    assert_eq!(gzip.body, &b"\x1f\x8bpretend"[..]);
+    assert_eq!(gzip.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_ne!(gzip.header("etag"), plain.header("etag"));
+    assert_eq!(
+        get(&app, "/assets/css/app.css", &[]).await.header("etag"),
+        plain.header("etag")
+    );
+    let head = app
+        .client()
+        .request(Method::HEAD, "/assets/blob", &[], Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (head.header("content-length"), head.body.len()),
+        (Some("4"), 0)
+    );
+    for missing in [
+        "/assets/nope",
+        "/assets/css",
+        "/assets/css/../index.html",
+        "/assets/%2e%2e/x",
+    ] {
+        assert_eq!(
+            get(&app, missing, &[]).await.status,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
+}
+
+#[test]
+#[should_panic(expected = "cannot be requested")]
+fn a_resource_name_with_dot_segments_is_a_configuration_mistake() {
+    let mut app = Application::new();
+    app.routing(|route| {
+        route.static_resources("/", &[("a/../b", b"x")], |_| {});
+    });
+}

@@ -17,6 +17,8 @@
 //! - [`precompressed`](StaticFilesConfig::precompressed): a `.br` / `.gz` sibling is served with
 //!   `Content-Encoding` when the request's `Accept-Encoding` allows it, with `Vary:
 //!   Accept-Encoding`.
+//! - [`static_resources`](StaticFilesRoute::static_resources) serves files held in memory
+//!   (`include_bytes!`) the same way, with strong `ETag`s.
 //!
 //! ```
 //! use engine_core::Application;
@@ -33,22 +35,18 @@
 //! ```
 
 mod encoding;
+mod files;
+mod memory;
 mod resolve;
 
 pub use encoding::accepts_encoding;
 
-use crate::call::{OutgoingContent, ResponseBody};
 use crate::routing::Route;
 use crate::{ApplicationCall, Error};
-use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_ENCODING, ETAG, LAST_MODIFIED, VARY};
-use http::{HeaderValue, Method, StatusCode};
-use resolve::Located;
-use std::fs::Metadata;
+use http::header::{CONTENT_ENCODING, ETAG, VARY};
+use http::{HeaderValue, Method};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
-use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The route parameter the tailcard captures the file's segments in; unlikely to meet a parent
 /// route's own parameter.
@@ -155,11 +153,36 @@ pub trait StaticFilesRoute {
         dir: impl Into<PathBuf>,
         configure: impl FnOnce(&mut StaticFilesConfig),
     ) -> &mut Self;
-}
 
-struct Files {
-    root: PathBuf,
-    config: StaticFilesConfig,
+    /// Serves files held in memory (`include_bytes!`, say) at `path`, for `GET` and `HEAD`: each
+    /// `(name, bytes)` is served at `path/name`, `name` being `/`-separated (`css/app.css`). The
+    /// configuration applies as for files, `chunk_size` aside; a `name.gz` or `name.br` entry is
+    /// a pre-compressed sibling. The `ETag` is strong, from the bytes; there is no
+    /// `Last-Modified`.
+    ///
+    /// ```
+    /// use engine_core::Application;
+    /// use engine_core::plugins::static_files::StaticFilesRoute;
+    ///
+    /// static RESOURCES: &[(&str, &[u8])] = &[
+    ///     ("index.html", b"<h1>hello</h1>"),
+    ///     ("css/app.css", b"h1 { color: teal }"),
+    /// ];
+    /// let mut app = Application::new();
+    /// app.routing(|route| {
+    ///     route.static_resources("/", RESOURCES, |_| {});
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// If a name is empty or has a `.` or `..` segment, a `\` or a NUL: it could never be
+    /// requested.
+    fn static_resources(
+        &mut self,
+        path: &str,
+        resources: &[(&'static str, &'static [u8])],
+        configure: impl FnOnce(&mut StaticFilesConfig),
+    ) -> &mut Self;
 }
 
 impl StaticFilesRoute for Route<'_> {
@@ -176,171 +199,80 @@ impl StaticFilesRoute for Route<'_> {
             config.chunk_size > 0,
             "static files: chunk_size must be at least 1"
         );
-        let files = Arc::new(Files {
-            root: dir.into(),
-            config,
-        });
-        let template = format!("{{{SEGMENTS}...}}");
-        self.route(path, |route| {
-            for method in [Method::GET, Method::HEAD] {
-                let files = files.clone();
-                route.method(method, &template, move |call: ApplicationCall| {
-                    let files = files.clone();
-                    async move { serve(call, files).await }
-                });
-            }
+        let files = Arc::new(files::Files::new(dir.into(), config));
+        register(self, path, move |call| files::serve(call, files.clone()))
+    }
+
+    #[track_caller]
+    fn static_resources(
+        &mut self,
+        path: &str,
+        resources: &[(&'static str, &'static [u8])],
+        configure: impl FnOnce(&mut StaticFilesConfig),
+    ) -> &mut Self {
+        let mut config = StaticFilesConfig::default();
+        configure(&mut config);
+        let resources = Arc::new(memory::Resources::new(resources, config));
+        register(self, path, move |call| {
+            memory::serve(call, resources.clone())
         })
     }
 }
 
-async fn serve(call: ApplicationCall, files: Arc<Files>) -> Result<(), Error> {
-    let Some(relative) = resolve::relative_path(call.parameters().get_all(SEGMENTS)) else {
-        return Ok(());
+/// `GET` and `HEAD` on `path` and everything below it, the segments captured for [`segments`].
+fn register<'r, 'a, F, Fut>(route: &'r mut Route<'a>, path: &str, serve: F) -> &'r mut Route<'a>
+where
+    F: Fn(ApplicationCall) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let serve = Arc::new(serve);
+    let template = format!("{{{SEGMENTS}...}}");
+    route.route(path, |route| {
+        for method in [Method::GET, Method::HEAD] {
+            let serve = serve.clone();
+            route.method(method, &template, move |call: ApplicationCall| serve(call));
+        }
+    })
+}
+
+/// The path below the served root that the request names, or `None` when it names nothing
+/// servable (see `resolve::relative_path`).
+fn segments(call: &ApplicationCall) -> Option<PathBuf> {
+    resolve::relative_path(call.parameters().get_all(SEGMENTS))
+}
+
+/// The configured pre-compressed codings the request accepts, in the configured order.
+fn accepted_codings(call: &ApplicationCall, config: &StaticFilesConfig) -> Vec<Precompressed> {
+    if config.precompressed.is_empty() {
+        return Vec::new();
+    }
+    let Some(accept) = call.request().headers().joined("accept-encoding") else {
+        return Vec::new();
     };
-    let accept = call.request().headers().joined("accept-encoding");
-    let config = &files.config;
-    let precompressed: Vec<Precompressed> = config
+    config
         .precompressed
         .iter()
         .copied()
-        .filter(|p| {
-            accept
-                .as_deref()
-                .is_some_and(|a| accepts_encoding(a, p.coding()))
-        })
-        .collect();
-    let (root, index) = (files.root.clone(), config.index.clone());
-    let found = tokio::task::spawn_blocking(move || {
-        let found = resolve::locate(&root, &relative, index.as_deref())?;
-        found
-            .map(|file| with_precompressed(&root, file, &precompressed))
-            .transpose()
-    })
-    .await
-    .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, e))??;
-    let Some((chosen, coding)) = found else {
-        return Ok(());
-    };
+        .filter(|p| accepts_encoding(&accept, p.coding()))
+        .collect()
+}
+
+/// The headers every representation gets: `Vary` when there are pre-compressed ones, its
+/// `Content-Encoding`, and its `ETag`.
+fn representation_headers(
+    call: &ApplicationCall,
+    config: &StaticFilesConfig,
+    coding: Option<Precompressed>,
+    etag: Option<HeaderValue>,
+) {
     let response = call.response();
     if !config.precompressed.is_empty() {
         response.append_header(VARY, HeaderValue::from_static("Accept-Encoding"));
     }
-    let content_type = config.content_type_of(&chosen.original);
     if let Some(coding) = coding {
         response.set_header(CONTENT_ENCODING, HeaderValue::from_static(coding.coding()));
     }
-    if let Some((etag, modified)) = validators(&chosen.served.metadata, coding) {
+    if let Some(etag) = etag {
         response.set_header(ETAG, etag);
-        response.set_header(LAST_MODIFIED, modified);
     }
-    let head = call.request().method() == Method::HEAD;
-    let body = body(chosen.served, config.chunk_size, head).await?;
-    call.respond(OutgoingContent {
-        status: None,
-        content_type: Some(content_type),
-        body,
-    })
-    .await
-}
-
-/// The file to serve: the original's path (its type), and the file sent, maybe a sibling.
-struct Chosen {
-    original: PathBuf,
-    served: Located,
-}
-
-/// Swaps `file` for its first acceptable pre-compressed sibling inside the root, if any.
-fn with_precompressed(
-    root: &Path,
-    file: Located,
-    precompressed: &[Precompressed],
-) -> std::io::Result<(Chosen, Option<Precompressed>)> {
-    let unchanged = |file: Located| Chosen {
-        original: file.path.clone(),
-        served: file,
-    };
-    if precompressed.is_empty() {
-        return Ok((unchanged(file), None));
-    }
-    let root = root.canonicalize()?;
-    for &choice in precompressed {
-        let mut name = file.path.clone().into_os_string();
-        name.push(".");
-        name.push(choice.extension());
-        let sibling = match resolve::inside(&root, Path::new(&name))? {
-            Some((path, metadata)) if metadata.is_file() => resolve::open(path)?,
-            _ => None,
-        };
-        if let Some(sibling) = sibling {
-            let chosen = Chosen {
-                original: file.path,
-                served: sibling,
-            };
-            return Ok((chosen, Some(choice)));
-        }
-    }
-    Ok((unchanged(file), None))
-}
-
-/// A weak `ETag` from size and modification time, and `Last-Modified`; none when the file system
-/// has no modification time.
-fn validators(
-    metadata: &Metadata,
-    coding: Option<Precompressed>,
-) -> Option<(HeaderValue, HeaderValue)> {
-    let modified = metadata.modified().ok()?;
-    let since_epoch = modified.duration_since(UNIX_EPOCH).ok()?;
-    let suffix = coding.map_or("", Precompressed::coding);
-    let etag = format!(
-        "W/\"{:x}-{:x}{}{suffix}\"",
-        metadata.len(),
-        since_epoch.as_nanos(),
-        if suffix.is_empty() { "" } else { "-" },
-    );
-    let last_modified = httpdate::fmt_http_date(modified);
-    Some((
-        HeaderValue::from_str(&etag).ok()?,
-        HeaderValue::from_str(&last_modified).ok()?,
-    ))
-}
-
-/// The response body: small files read at once, larger ones (and HEAD, which sends no body)
-/// as a stream of known length.
-async fn body(located: Located, chunk_size: usize, head: bool) -> Result<ResponseBody, Error> {
-    let length = located.metadata.len();
-    let file = tokio::fs::File::from_std(located.file);
-    let small = usize::try_from(length).is_ok_and(|n| n <= chunk_size);
-    if small && !head {
-        let mut data = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
-        file.take(length).read_to_end(&mut data).await?;
-        if data.len() as u64 != length {
-            return Err(Error::msg("a static file shrank while it was read"));
-        }
-        return Ok(ResponseBody::Bytes(data.into()));
-    }
-    Ok(ResponseBody::Stream {
-        stream: Box::pin(chunks(file.take(length), chunk_size)),
-        length: Some(length),
-    })
-}
-
-/// The bytes of `reader` in chunks of up to `chunk_size`. A file that shrinks meanwhile ends the
-/// stream short of its length, which makes the driver abort the connection rather than send a
-/// body that looks complete.
-fn chunks(
-    reader: impl AsyncRead + Send + Unpin + 'static,
-    chunk_size: usize,
-) -> impl futures_core::Stream<Item = Result<Bytes, Error>> + Send + 'static {
-    futures_util::stream::unfold(Some(reader), move |reader| async move {
-        let mut reader = reader?;
-        let mut chunk = BytesMut::with_capacity(chunk_size);
-        while chunk.len() < chunk_size {
-            match reader.read_buf(&mut chunk).await {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(error) => return Some((Err(Error::from(error)), None)),
-            }
-        }
-        (!chunk.is_empty()).then(|| (Ok(chunk.freeze()), Some(reader)))
-    })
 }
