@@ -22,8 +22,7 @@ use crate::http::chars::{is_ows, is_tchar};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// One `forwarded-element`: what one proxy saw. Values are as sent, quoted-strings unescaped;
-/// parameters other than these four (extensions, §5.5) are skipped.
+/// One `forwarded-element`: what one proxy saw. Values are as sent, quoted-strings unescaped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ForwardedElement {
     /// `for`: the client that made the request to this proxy (§5.2), a node.
@@ -34,6 +33,9 @@ pub struct ForwardedElement {
     pub host: Option<String>,
     /// `proto`: the scheme the proxy was reached with (§5.4).
     pub proto: Option<String>,
+    /// Other parameters (extensions, §5.5), name and value, in order. Kept so that an element
+    /// with only extensions still counts as a hop.
+    pub extensions: Vec<(String, String)>,
 }
 
 /// Writes the element as a `forwarded-element`: `for=..;by=..;host=..;proto=..`, each value a
@@ -58,26 +60,35 @@ impl fmt::Display for ForwardedElement {
             ("host", &self.host),
             ("proto", &self.proto),
         ];
-        let mut separator = "";
-        for (name, value) in pairs {
-            let Some(value) = value else { continue };
+        let known = pairs
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value.as_deref()?)));
+        let extensions = self
+            .extensions
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()));
+        for (i, (name, value)) in known.chain(extensions).enumerate() {
+            let separator = if i == 0 { "" } else { ";" };
             write!(f, "{separator}{name}=")?;
-            separator = ";";
-            if !value.is_empty() && value.bytes().all(is_tchar) {
-                f.write_str(value)?;
-                continue;
-            }
-            f.write_str("\"")?;
-            for c in value.chars() {
-                if c == '"' || c == '\\' {
-                    f.write_str("\\")?;
-                }
-                write!(f, "{c}")?;
-            }
-            f.write_str("\"")?;
+            write_value(f, value)?;
         }
         Ok(())
     }
+}
+
+/// A value as a token when it is one, as a quoted-string otherwise.
+fn write_value(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
+    if !value.is_empty() && value.bytes().all(is_tchar) {
+        return f.write_str(value);
+    }
+    f.write_str("\"")?;
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    f.write_str("\"")
 }
 
 /// Why a `Forwarded` field value does not parse.
@@ -225,6 +236,15 @@ fn store(element: &mut ForwardedElement, name: &[u8], value: String) -> Result<(
     } else if name.eq_ignore_ascii_case(b"proto") {
         &mut element.proto
     } else {
+        let name = ascii_text(name);
+        if element
+            .extensions
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(&name))
+        {
+            return Err(ForwardedError::DuplicateParameter);
+        }
+        element.extensions.push((name, value));
         return Ok(());
     };
     if slot.replace(value).is_some() {

@@ -7,6 +7,7 @@ fn element(for_node: Option<&str>, proto: Option<&str>, host: Option<&str>) -> F
         by: None,
         host: host.map(str::to_owned),
         proto: proto.map(str::to_owned),
+        extensions: Vec::new(),
     }
 }
 
@@ -47,7 +48,22 @@ fn forwarded_values() {
             " for=a ; proto=https ,, ;; host=example.com;ext=1 ,",
             vec![
                 element(Some("a"), Some("https"), None),
-                element(None, None, Some("example.com")),
+                ForwardedElement {
+                    extensions: vec![("ext".into(), "1".into())],
+                    ..element(None, None, Some("example.com"))
+                },
+            ],
+        ),
+        // An element of extensions only is still a hop.
+        (
+            "for=a, Secret=\"x y\", for=b",
+            vec![
+                element(Some("a"), None, None),
+                ForwardedElement {
+                    extensions: vec![("Secret".into(), "x y".into())],
+                    ..element(None, None, None)
+                },
+                element(Some("b"), None, None),
             ],
         ),
         // A comma or semicolon inside a quoted-string is content; quoted-pairs are unescaped.
@@ -82,6 +98,7 @@ fn forwarded_errors() {
         (b"for=\"a\x01\"", InvalidValue),
         (b"for=\"\xff\"", InvalidValue),
         (b"for=a;FOR=b", DuplicateParameter),
+        (b"ext=a;EXT=b", DuplicateParameter),
         (b"for=a b", UnexpectedByte),
         (b"for=\"a\"b", UnexpectedByte),
         (b"for=a\r\nproto=http", UnexpectedByte),
@@ -179,15 +196,23 @@ fn arb_value() -> impl Strategy<Value = Option<String>> {
 }
 
 fn arb_element() -> impl Strategy<Value = ForwardedElement> {
-    (arb_value(), arb_value(), arb_value(), arb_value())
-        .prop_filter("an element has a pair", |(a, b, c, d)| {
-            a.is_some() || b.is_some() || c.is_some() || d.is_some()
-        })
-        .prop_map(|(for_node, by, host, proto)| ForwardedElement {
+    let extensions = proptest::collection::btree_map("x[a-z]{0,3}", "[ -~\t]{0,6}", 0..3);
+    (
+        arb_value(),
+        arb_value(),
+        arb_value(),
+        arb_value(),
+        extensions,
+    )
+        .prop_map(|(for_node, by, host, proto, extensions)| ForwardedElement {
             for_node,
             by,
             host,
             proto,
+            extensions: extensions.into_iter().collect(),
+        })
+        .prop_filter("an element has a pair", |e| {
+            *e != ForwardedElement::default()
         })
 }
 
