@@ -244,3 +244,35 @@ fn a_zero_queue_is_a_configuration_mistake() {
     let mut app = Application::new();
     app.install(Sse, |c| c.queue_size = 0);
 }
+
+#[tokio::test]
+async fn compression_leaves_an_event_stream_alone() {
+    use engine_core::plugins::Compression;
+    let go_on = Arc::new(Notify::new());
+    let handler_go_on = go_on.clone();
+    let app = test_application(move |app: &mut Application| {
+        app.install(Compression, |_| {});
+        app.routing(|route| {
+            route.sse("/events", move |session: SseSession| {
+                let go_on = handler_go_on.clone();
+                async move {
+                    session
+                        .send(ServerSentEvent::data("x".repeat(2000)))
+                        .await?;
+                    go_on.notified().await;
+                    Ok(())
+                }
+            });
+        });
+    });
+    let (mut conn, head) = open_events(&app, "Accept-Encoding: gzip\r\n").await;
+    assert!(
+        !head.to_ascii_lowercase().contains("content-encoding"),
+        "{head}"
+    );
+    // Readable before the handler goes on: an encoder would have held it back.
+    let expected = format!("data: {}\n\n", "x".repeat(2000));
+    assert_eq!(next_chunk(&mut conn).await, Some(expected));
+    go_on.notify_one();
+    assert_eq!(next_chunk(&mut conn).await, None);
+}

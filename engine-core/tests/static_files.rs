@@ -309,7 +309,7 @@ async fn precompressed_siblings_are_served_when_accepted() {
     let app = serve(&root, |c| {
         c.precompressed = vec![Precompressed::Brotli, Precompressed::Gzip]
     });
-    let cases: [(Headers, Option<&str>, &[u8]); 5] = [
+    let cases: [(Headers, Option<&str>, &[u8]); 7] = [
         (&[], None, b"console.log(1)"),
         (
             &[("accept-encoding", "gzip")],
@@ -327,6 +327,13 @@ async fn precompressed_siblings_are_served_when_accepted() {
             b"\x1f\x8bpretend-gzip",
         ),
         (&[("accept-encoding", "deflate")], None, b"console.log(1)"),
+        // The client's weights come first, the configured order among equals.
+        (
+            &[("accept-encoding", "gzip, br;q=0.5")],
+            Some("gzip"),
+            b"\x1f\x8bpretend-gzip",
+        ),
+        (&[("accept-encoding", "*")], Some("br"), b"pretend-brotli"),
     ];
     let mut etags = Vec::new();
     for (headers, encoding, body) in cases {
@@ -339,7 +346,7 @@ async fn precompressed_siblings_are_served_when_accepted() {
         );
         assert_eq!(
             response.header_all("vary"),
-            ["Accept-Encoding"],
+            ["accept-encoding"],
             "{headers:?}"
         );
         etags.push(response.header("etag").unwrap().to_owned());
@@ -467,4 +474,56 @@ fn a_resource_name_with_dot_segments_is_a_configuration_mistake() {
     app.routing(|route| {
         route.static_resources("/", &[("a/../b", b"x")], |_| {});
     });
+}
+
+/// The content plugins read what static files set: validators for 304, a known length for
+/// ranges, `Content-Encoding` for Compression to leave alone, HEAD through AutoHeadResponse.
+#[tokio::test]
+async fn the_content_plugins_work_on_static_files() {
+    use engine_core::plugins::{AutoHeadResponse, Compression, ConditionalHeaders, PartialContent};
+    let (_tmp, root) = site();
+    let app = test_application(move |app: &mut Application| {
+        app.install(AutoHeadResponse, |_| {});
+        app.install(ConditionalHeaders, |_| {});
+        app.install(PartialContent, |_| {});
+        app.install(Compression, |_| {});
+        app.routing(|route| {
+            route.static_files("/static", root, |c| {
+                c.chunk_size = 16 * 1024;
+                c.precompressed = vec![Precompressed::Gzip];
+            });
+        });
+    });
+    let first = get(&app, "/static/hello.txt", &[]).await;
+    let etag = first.header("etag").unwrap().to_owned();
+    let modified = first.header("last-modified").unwrap().to_owned();
+    for headers in [
+        [("if-none-match", etag.as_str())],
+        [("if-modified-since", modified.as_str())],
+    ] {
+        let response = get(&app, "/static/hello.txt", &headers).await;
+        assert_eq!(response.status, StatusCode::NOT_MODIFIED, "{headers:?}");
+        assert!(response.body.is_empty());
+    }
+    // A range of a streamed file: exactly those bytes.
+    let response = get(&app, "/static/big.bin", &[("range", "bytes=100000-100009")]).await;
+    assert_eq!(response.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        response.header("content-range"),
+        Some("bytes 100000-100009/307200")
+    );
+    assert_eq!(response.body, big()[100_000..100_010]);
+    // The pre-compressed sibling goes out as it is, not compressed twice.
+    let response = get(&app, "/static/app.js", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(response.header_all("content-encoding"), ["gzip"]);
+    assert_eq!(response.body, &b"\x1f\x8bpretend-gzip"[..]);
+    assert_eq!(response.header_all("vary"), ["accept-encoding"]);
+    // HEAD is answered by the GET route, with the GET's length.
+    let head = app
+        .client()
+        .request(Method::HEAD, "/static/big.bin", &[], Default::default())
+        .await
+        .unwrap();
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.header("content-length"), Some("307200"));
 }

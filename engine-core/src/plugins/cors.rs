@@ -18,11 +18,12 @@
 //! allowed by name). The plugin runs in [`CallPipeline::PLUGINS`]: install it before plugins of
 //! that phase that may refuse a call (authentication), since a preflight carries no credentials.
 
+use super::content_phases::add_vary;
 use super::forwarded::{is_scheme, parse_host};
 use crate::{Application, ApplicationCall, CallPipeline, Error, Plugin};
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, VARY,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
 };
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 use std::fmt;
@@ -237,7 +238,7 @@ async fn handle(call: &ApplicationCall, prepared: &Prepared) -> Result<bool, Err
     let config = &prepared.config;
     let response = call.response();
     if !config.is_wildcard() {
-        response.append_header(VARY, HeaderValue::from_static("Origin"));
+        add_vary(call, "origin");
     }
     let headers = call.request().headers();
     let mut origins = headers.get_all("origin");
@@ -246,7 +247,7 @@ async fn handle(call: &ApplicationCall, prepared: &Prepared) -> Result<bool, Err
         _ => None,
     }
     .filter(|o| config.allows_origin(o));
-    let preflight = *call.request().method() == Method::OPTIONS
+    let preflight = *call.request().local_method() == Method::OPTIONS
         && headers.contains("access-control-request-method");
     if !preflight {
         if let Some(origin) = origin {

@@ -51,7 +51,8 @@ pub(super) async fn serve(call: ApplicationCall, files: Arc<Files>) -> Result<()
     if let Some(modified) = modified {
         call.response().set_header(LAST_MODIFIED, modified);
     }
-    let head = call.request().method() == Method::HEAD;
+    // The method the client sent: `AutoHeadResponse` makes a HEAD look like a GET.
+    let head = call.request().local_method() == Method::HEAD;
     let body = body(chosen.served, config.chunk_size, head).await?;
     call.respond(OutgoingContent {
         status: None,

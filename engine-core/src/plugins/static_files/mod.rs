@@ -15,8 +15,9 @@
 //!   streamed with their `Content-Length`, one chunk in memory at a time. File I/O runs on tokio's
 //!   blocking pool (`tokio::fs`), which every engine's runtime has.
 //! - [`precompressed`](StaticFilesConfig::precompressed): a `.br` / `.gz` sibling is served with
-//!   `Content-Encoding` when the request's `Accept-Encoding` allows it, with `Vary:
-//!   Accept-Encoding`.
+//!   `Content-Encoding` when the request's `Accept-Encoding` allows it (weighed as `Compression`
+//!   weighs it: [`accept_encoding::quality`]), with `Vary: accept-encoding`. `Compression` leaves
+//!   a response that has a `Content-Encoding` alone.
 //! - [`static_resources`](StaticFilesRoute::static_resources) serves files held in memory
 //!   (`include_bytes!`) the same way, with strong `ETag`s.
 //!
@@ -34,16 +35,15 @@
 //! });
 //! ```
 
-mod encoding;
 mod files;
 mod memory;
 mod resolve;
 
-pub use encoding::accepts_encoding;
-
+use super::compression::accept_encoding::{self, Coding};
+use super::content_phases::add_vary;
 use crate::routing::Route;
 use crate::{ApplicationCall, Error};
-use http::header::{CONTENT_ENCODING, ETAG, VARY};
+use http::header::{CONTENT_ENCODING, ETAG};
 use http::{HeaderValue, Method};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -64,9 +64,13 @@ pub enum Precompressed {
 impl Precompressed {
     /// The content coding's name.
     pub fn coding(self) -> &'static str {
+        self.content_coding().name()
+    }
+
+    fn content_coding(self) -> Coding {
         match self {
-            Self::Brotli => "br",
-            Self::Gzip => "gzip",
+            Self::Brotli => Coding::Br,
+            Self::Gzip => Coding::Gzip,
         }
     }
 
@@ -241,7 +245,8 @@ fn segments(call: &ApplicationCall) -> Option<PathBuf> {
     resolve::relative_path(call.parameters().get_all(SEGMENTS))
 }
 
-/// The configured pre-compressed codings the request accepts, in the configured order.
+/// The configured pre-compressed codings the request accepts: by the request's weights, the
+/// configured order among equal ones; none with weight 0.
 fn accepted_codings(call: &ApplicationCall, config: &StaticFilesConfig) -> Vec<Precompressed> {
     if config.precompressed.is_empty() {
         return Vec::new();
@@ -249,12 +254,15 @@ fn accepted_codings(call: &ApplicationCall, config: &StaticFilesConfig) -> Vec<P
     let Some(accept) = call.request().headers().joined("accept-encoding") else {
         return Vec::new();
     };
-    config
+    let mut weighed: Vec<(u16, Precompressed)> = config
         .precompressed
         .iter()
-        .copied()
-        .filter(|p| accepts_encoding(&accept, p.coding()))
-        .collect()
+        .map(|&p| (accept_encoding::quality(&accept, p.content_coding()), p))
+        .filter(|&(q, _)| q > 0)
+        .collect();
+    // Stable: equal weights keep the configured order.
+    weighed.sort_by_key(|&(q, _)| std::cmp::Reverse(q));
+    weighed.into_iter().map(|(_, p)| p).collect()
 }
 
 /// The headers every representation gets: `Vary` when there are pre-compressed ones, its
@@ -267,7 +275,7 @@ fn representation_headers(
 ) {
     let response = call.response();
     if !config.precompressed.is_empty() {
-        response.append_header(VARY, HeaderValue::from_static("Accept-Encoding"));
+        add_vary(call, "accept-encoding");
     }
     if let Some(coding) = coding {
         response.set_header(CONTENT_ENCODING, HeaderValue::from_static(coding.coding()));
