@@ -1,9 +1,11 @@
-//! A tokio-uring `TcpStream` as the connection driver's [`Io`]: completion-based reads and writes
-//! that take the driver's buffers and give them back, plus the three things tokio-uring lacks,
-//! done on the raw socket: `abort` (a `shutdown(2)`, because a dropped io_uring operation is not
-//! cancelled), `closed` (tokio's readiness on the descriptor and a non-blocking `MSG_PEEK`), and
-//! `into_upgraded` (a duplicate of the descriptor handed to tokio's own `TcpStream`).
+//! An accepted socket as the connection driver's [`Io`]: completion-based reads and writes on the
+//! worker's ring ([`super::driver`]) that take the driver's buffers and give them back, plus what
+//! the ring is not the tool for, done on the socket itself: `abort` (a `shutdown(2)`, because a
+//! dropped io_uring operation is not cancelled), `closed` (tokio's readiness on the descriptor and
+//! a non-blocking `MSG_PEEK`), and `into_upgraded` (a duplicate of the descriptor handed to tokio's
+//! own `TcpStream`).
 
+use super::driver::{Op, close_after_submit, entries, result};
 use bytes::{Bytes, BytesMut};
 use engine_core::conn::{Io, ReadResult};
 use engine_core::upgrade::UpgradedIo;
@@ -11,68 +13,120 @@ use socket2::SockRef;
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
-use tokio_uring::buf::BoundedBuf;
-use tokio_uring::net::TcpStream;
 
 /// Room a read gets when the driver hands over a full buffer (it normally leaves at least half its
 /// `read_buffer_size` free, so this only guards against a zero-sized read).
 const MIN_READ: usize = 4 * 1024;
 
-/// One accepted connection.
-pub(crate) struct UringIo {
-    stream: TcpStream,
-}
+/// The most a single send or receive asks for: the kernel's count is an `i32`.
+const MAX_OP: usize = 1 << 30;
 
-impl std::fmt::Debug for UringIo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UringIo")
-            .field("fd", &self.stream.as_raw_fd())
-            .finish()
-    }
+/// One accepted connection.
+#[derive(Debug)]
+pub(crate) struct UringIo {
+    /// `None` only once handed over by `into_upgraded`.
+    fd: Option<OwnedFd>,
 }
 
 impl UringIo {
-    pub(crate) fn new(stream: TcpStream) -> Self {
-        Self { stream }
+    pub(crate) fn new(fd: OwnedFd) -> Self {
+        Self { fd: Some(fd) }
+    }
+
+    fn raw(&self) -> RawFd {
+        self.fd.as_ref().map_or(-1, AsRawFd::as_raw_fd)
+    }
+
+    fn socket(&self) -> SockRef<'_> {
+        SockRef::from(self)
     }
 
     /// The local address the connection was accepted on (for a listener on `0.0.0.0`, the
     /// address the client dialled).
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
-        with_socket(&self.stream, |socket| socket.local_addr())?
+        self.socket()
+            .local_addr()?
             .as_socket()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IP socket"))
     }
 
     /// Responses are written whole: Nagle's algorithm would only delay them.
     pub(crate) fn set_nodelay(&self) -> io::Result<()> {
-        self.stream.set_nodelay(true)
+        self.socket().set_tcp_nodelay(true)
+    }
+
+    /// Sends all of `data[from..]`, one operation after another until the kernel took it all.
+    async fn send_all<B: AsRef<[u8]> + Unpin + 'static>(&self, data: B) -> (io::Result<()>, B) {
+        let mut data = data;
+        let mut sent = 0;
+        while sent < data.as_ref().len() {
+            let rest = &data.as_ref()[sent..];
+            let len = u32::try_from(rest.len().min(MAX_OP)).unwrap_or(u32::MAX);
+            let entry = entries::Send::new(entries::Fd(self.raw()), rest.as_ptr(), len)
+                .flags(libc::MSG_NOSIGNAL)
+                .build();
+            let (n, back) = Op::new(entry, data).await;
+            data = back;
+            match result(n) {
+                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), data),
+                Ok(n) => sent += n,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return (Err(error), data),
+            }
+        }
+        (Ok(()), data)
+    }
+}
+
+impl AsFd for UringIo {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match &self.fd {
+            Some(fd) => fd.as_fd(),
+            // SAFETY: -1 is never a valid descriptor; calls on it fail with EBADF. Unreachable in
+            // practice: `fd` is only taken by `into_upgraded`, which consumes `self`.
+            None => unsafe { BorrowedFd::borrow_raw(-1) },
+        }
+    }
+}
+
+impl Drop for UringIo {
+    fn drop(&mut self) {
+        if let Some(fd) = self.fd.take() {
+            close_after_submit(fd);
+        }
     }
 }
 
 impl Io for UringIo {
     async fn read(&self, mut buf: BytesMut) -> ReadResult {
-        let len = buf.len();
-        if buf.capacity() == len {
+        if buf.capacity() == buf.len() {
             buf.reserve(MIN_READ);
         }
-        // A read writes at the start of what it is given, for all of it: the slice from `len` to
-        // the capacity is exactly the spare room, so the bytes land after the buffer's contents and
-        // the slice's `set_init` grows the length by what was read (tokio-uring's `Slice` adds its
-        // start). Reading into `buf` itself would overwrite the unparsed bytes at its front.
-        let (result, slice) = self.stream.read(buf.slice(len..)).await;
-        (result, slice.into_inner())
+        let len = buf.len();
+        let spare = buf.spare_capacity_mut();
+        let room = u32::try_from(spare.len().min(MAX_OP)).unwrap_or(u32::MAX);
+        // The kernel writes after the buffer's contents, into its spare capacity; the heap block
+        // does not move when `buf` moves into the operation.
+        let entry =
+            entries::Recv::new(entries::Fd(self.raw()), spare.as_mut_ptr().cast(), room).build();
+        let (n, mut buf) = Op::new(entry, buf).await;
+        let n = result(n);
+        if let Ok(n) = n {
+            // SAFETY: the kernel initialised `n` bytes after the first `len`.
+            unsafe { buf.set_len(len + n) };
+        }
+        (n, buf)
     }
 
     async fn closed(&self) {
-        let fd = self.stream.as_raw_fd();
+        let fd = self.raw();
         // Registered on first poll only: the driver polls this solely while pipelined requests
         // wait and a handler is pending, so the common path never pays for the registration.
         // SAFETY: `fd` stays open, the same socket, for as long as this future (which owns the
-        // registration) lives: the future borrows `self`, whose stream owns the descriptor.
+        // registration) lives: the future borrows `self`, which owns the descriptor.
         let watched = unsafe { AsyncFd::register_with_interest(Watched(fd), Interest::READABLE) };
         let watched = match watched {
             Ok(watched) => watched,
@@ -86,7 +140,7 @@ impl Io for UringIo {
             let Ok(mut ready) = watched.readable().await else {
                 return;
             };
-            match peek(&self.stream) {
+            match self.peek() {
                 // End of stream with nothing unread, or a reset: the client is gone.
                 Ok(0) => return,
                 Err(e) if e.kind() != io::ErrorKind::WouldBlock => return,
@@ -99,40 +153,49 @@ impl Io for UringIo {
     }
 
     async fn write_all(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
-        self.stream.write_all(buf).await
+        self.send_all(buf).await
     }
 
     async fn write_bytes(&self, data: Bytes) -> io::Result<()> {
-        self.stream.write_all(data).await.0
+        self.send_all(data).await.0
     }
 
     async fn shutdown_write(&self) -> io::Result<()> {
-        self.stream.shutdown(Shutdown::Write)
+        self.socket().shutdown(Shutdown::Write)
     }
 
     fn abort(&self) {
         // io_uring does not cancel an operation whose future is dropped: a read or write still in
-        // flight keeps its buffer and the descriptor until the kernel completes it. Shutting both
-        // directions completes every one of them at once (reads see the end, writes `EPIPE`).
-        // Not an error if the peer is already gone.
-        let _ = self.stream.shutdown(Shutdown::Both);
+        // flight keeps its buffer until the kernel completes it. Shutting both directions
+        // completes every one of them at once (reads see the end, writes `EPIPE`). Not an error
+        // if the peer is already gone.
+        let _ = self.socket().shutdown(Shutdown::Both);
     }
 
-    fn into_upgraded(self) -> io::Result<Box<dyn UpgradedIo>> {
-        // tokio-uring has no `AsyncRead`/`AsyncWrite`. tokio's reactor runs inside tokio-uring's
-        // runtime, so a duplicate of the descriptor becomes a tokio `TcpStream` on the same thread.
-        // The driver hands over only with no read in flight, so when `self` drops here the original
-        // descriptor closes at once and the duplicate is the socket's only owner.
-        let owned: OwnedFd = with_fd(&self.stream, |fd| fd.try_clone_to_owned())?;
-        let std = std::net::TcpStream::from(owned);
+    fn into_upgraded(mut self) -> io::Result<Box<dyn UpgradedIo>> {
+        // No `AsyncRead`/`AsyncWrite` on the ring: tokio's reactor runs on this thread too, so
+        // the socket becomes a tokio `TcpStream`. The driver hands over only with no operation in
+        // flight, so the descriptor moves over whole.
+        let fd = self
+            .fd
+            .take()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        let std = std::net::TcpStream::from(fd);
         std.set_nonblocking(true)?;
-        let stream = tokio::net::TcpStream::from_std(std)?;
-        drop(self);
-        Ok(Box::new(stream))
+        Ok(Box::new(tokio::net::TcpStream::from_std(std)?))
     }
 }
 
-/// A descriptor for tokio's reactor to watch. It does not own it: the uring stream does.
+impl UringIo {
+    /// Looks at the next unread byte without taking it and without waiting.
+    fn peek(&self) -> io::Result<usize> {
+        let mut byte = [MaybeUninit::<u8>::uninit()];
+        self.socket()
+            .recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+    }
+}
+
+/// A descriptor for tokio's reactor to watch. It does not own it: the connection does.
 struct Watched(RawFd);
 
 impl AsRawFd for Watched {
@@ -141,25 +204,11 @@ impl AsRawFd for Watched {
     }
 }
 
-/// Looks at the next unread byte without taking it and without waiting.
-fn peek(stream: &TcpStream) -> io::Result<usize> {
-    let mut byte = [MaybeUninit::<u8>::uninit()];
-    with_socket(stream, |socket| {
-        socket.recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT)
-    })
-}
-
-/// The descriptor under a tokio-uring socket, borrowed for a call tokio-uring does not wrap.
-pub(super) fn with_fd<S: AsRawFd, R>(socket: &S, f: impl FnOnce(BorrowedFd<'_>) -> R) -> R {
-    // SAFETY: the descriptor stays open while `socket` is borrowed: tokio-uring closes it only
-    // once the socket and every operation holding it are dropped, and the borrow ends with `f`.
-    let fd = unsafe { BorrowedFd::borrow_raw(socket.as_raw_fd()) };
-    f(fd)
-}
-
-/// [`with_fd`], as a socket2 socket.
-pub(super) fn with_socket<S: AsRawFd, R>(socket: &S, f: impl FnOnce(SockRef<'_>) -> R) -> R {
-    with_fd(socket, |fd| f(SockRef::from(&fd)))
+/// An accepted descriptor, from an accept's result.
+pub(crate) fn accepted(fd: i32) -> io::Result<OwnedFd> {
+    let fd = RawFd::try_from(result(fd)?).map_err(io::Error::other)?;
+    // SAFETY: the kernel just created `fd` for this accept, and nothing else owns it.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }
 
 #[cfg(test)]
@@ -176,7 +225,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().unwrap();
-        (UringIo::new(TcpStream::from_std(server)), client)
+        (UringIo::new(server.into()), client)
     }
 
     async fn within<F: Future>(future: F) -> F::Output {
@@ -194,7 +243,7 @@ mod tests {
 
     #[test]
     fn read_appends_after_existing_bytes() {
-        tokio_uring::start(async {
+        super::super::run_test(async {
             let (io, mut client) = connected();
             let mut buf = BytesMut::with_capacity(64);
             buf.extend_from_slice(b"GET / HT");
@@ -217,7 +266,7 @@ mod tests {
 
     #[test]
     fn read_of_a_closed_peer_is_the_end() {
-        tokio_uring::start(async {
+        super::super::run_test(async {
             let (io, client) = connected();
             drop(client);
             let (result, buf) = within(io.read(BytesMut::with_capacity(16))).await;
@@ -227,8 +276,24 @@ mod tests {
     }
 
     #[test]
+    fn writes_arrive_whole_and_give_their_buffers_back() {
+        super::super::run_test(async {
+            let (io, mut client) = connected();
+            let (result, buf) = within(io.write_all(b"hello, ".to_vec())).await;
+            result.unwrap();
+            assert_eq!(buf, b"hello, ");
+            within(io.write_bytes(Bytes::from_static(b"world")))
+                .await
+                .unwrap();
+            let mut got = [0u8; 12];
+            client.read_exact(&mut got).unwrap();
+            assert_eq!(&got, b"hello, world");
+        });
+    }
+
+    #[test]
     fn closed_resolves_when_the_peer_leaves_with_nothing_unread() {
-        tokio_uring::start(async {
+        super::super::run_test(async {
             let (io, client) = connected();
             assert!(stays_pending(io.closed()).await, "open and quiet");
             client.shutdown(Shutdown::Write).unwrap();
@@ -238,9 +303,9 @@ mod tests {
 
     #[test]
     fn closed_resolves_on_a_reset() {
-        tokio_uring::start(async {
+        super::super::run_test(async {
             let (io, client) = connected();
-            socket2::SockRef::from(&client)
+            SockRef::from(&client)
                 .set_linger(Some(Duration::ZERO))
                 .unwrap();
             let closed = io.closed();
@@ -251,7 +316,7 @@ mod tests {
 
     #[test]
     fn closed_stays_pending_while_bytes_wait_and_takes_none() {
-        tokio_uring::start(async {
+        super::super::run_test(async {
             let (io, mut client) = connected();
             client.write_all(b"next request").unwrap();
             client.shutdown(Shutdown::Write).unwrap();
@@ -264,12 +329,11 @@ mod tests {
 
     #[test]
     fn abort_completes_a_read_in_flight() {
-        tokio_uring::start(async {
+        super::super::run_test(async {
             let (io, _client) = connected();
-            let io = std::rc::Rc::new(io);
+            let io = std::sync::Arc::new(io);
             let reader = io.clone();
-            let read =
-                tokio_uring::spawn(async move { reader.read(BytesMut::with_capacity(16)).await });
+            let read = tokio::spawn(async move { reader.read(BytesMut::with_capacity(16)).await });
             tokio::time::sleep(Duration::from_millis(50)).await;
             io.abort();
             let (result, _) = within(read).await.unwrap();
@@ -279,13 +343,12 @@ mod tests {
 
     #[test]
     fn abort_completes_a_write_the_peer_does_not_read() {
-        tokio_uring::start(async {
+        super::super::run_test(async {
             let (io, _client) = connected();
-            let io = std::rc::Rc::new(io);
+            let io = std::sync::Arc::new(io);
             let writer = io.clone();
             // Far more than the socket buffers hold: the write waits for a reader that never comes.
-            let write =
-                tokio_uring::spawn(async move { writer.write_all(vec![b'x'; 64 << 20]).await });
+            let write = tokio::spawn(async move { writer.write_all(vec![b'x'; 64 << 20]).await });
             tokio::time::sleep(Duration::from_millis(100)).await;
             io.abort();
             let (result, buf) = within(write).await.unwrap();
@@ -295,8 +358,24 @@ mod tests {
     }
 
     #[test]
+    fn a_dropped_read_keeps_its_buffer_until_the_kernel_is_done() {
+        super::super::run_test(async {
+            let (io, mut client) = connected();
+            // Dropped in flight: the kernel still owns the buffer's memory, which the ring's table
+            // now keeps. The bytes it receives are lost with it; the connection goes on.
+            assert!(stays_pending(io.read(BytesMut::with_capacity(16))).await);
+            client.write_all(b"lost").unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            client.write_all(b"next").unwrap();
+            let (result, buf) = within(io.read(BytesMut::with_capacity(16))).await;
+            assert_eq!(result.unwrap(), 4);
+            assert_eq!(&buf[..], b"next");
+        });
+    }
+
+    #[test]
     fn upgraded_stream_carries_bytes_and_owns_the_socket() {
-        tokio_uring::start(async {
+        super::super::run_test(async {
             let (io, mut client) = connected();
             let mut upgraded = io.into_upgraded().unwrap();
             client.write_all(b"ping").unwrap();
@@ -307,8 +386,8 @@ mod tests {
             let mut pong = [0u8; 4];
             client.read_exact(&mut pong).unwrap();
             assert_eq!(&pong, b"pong");
-            // Once the upgraded stream is gone the client sees the end: no other descriptor (the
-            // uring stream's) kept the socket open.
+            // Once the upgraded stream is gone the client sees the end: nothing else kept the
+            // socket open.
             drop(upgraded);
             client.set_read_timeout(Some(SOON)).unwrap();
             assert_eq!(client.read(&mut pong).unwrap(), 0);

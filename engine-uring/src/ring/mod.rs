@@ -1,72 +1,77 @@
-//! Everything that touches tokio-uring, in one place, so that a move to the `io-uring` crate (or
-//! another ring library) stays inside this module: a worker thread's runtime, its accept loops,
-//! the per-connection [`Io`](engine_core::conn::Io) ([`io::UringIo`]), and the probe.
+//! Everything that touches io_uring, in one place: a worker thread's ring ([`driver`]) next to a
+//! tokio current-thread runtime, its accept loops, the per-connection
+//! [`Io`](engine_core::conn::Io) ([`io::UringIo`]), and the probe.
 //!
-//! A worker runs one tokio-uring runtime (a tokio current-thread runtime whose reactor also watches
-//! the ring's descriptor) and an accept loop per listener it was given. A connection accepted here
-//! is served here, in a local task: it never leaves the thread, and nothing it holds needs `Send`.
+//! A worker runs one tokio current-thread runtime, whose park hook submits the ring's queue, and
+//! an accept loop per listener it was given, accepting through the ring. A connection accepted
+//! here is served here: the runtime has one thread, so its tasks never leave it.
 //!
-//! What tokio-uring does not do, and how this module makes up for it:
+//! What io_uring does not do for us, and how this module makes up for it:
 //! - A dropped operation is not cancelled. Connections: the driver calls `Io::abort` (a
 //!   `shutdown(2)` of both directions) on every timeout and on a forced stop, which completes what
 //!   is in flight. Listeners: a stopping accept loop shuts its listener down and then waits for its
-//!   accept to complete, instead of dropping it. At the end, the runtime's driver cancels (and
-//!   waits for) whatever is left.
+//!   accept to complete, instead of dropping it. At the end, the worker lets what is left complete
+//!   (and leaks the buffers of anything the kernel still holds, rather than free them under it).
 //! - No `AsyncRead`/`AsyncWrite`: an upgraded connection is handed to tokio's `TcpStream`
 //!   ([`io::UringIo`]'s `into_upgraded`).
 //! - No readiness: `closed` asks tokio's reactor about the descriptor.
 
+mod driver;
 mod io;
 
 use crate::Shared;
+use driver::{Op, entries, install, uninstall};
 use engine_core::call::ConnectionInfo;
 use engine_core::conn::serve_connection;
 use io::UringIo;
+use socket2::SockRef;
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_uring::net::{TcpListener, TcpStream};
-
-/// Submission queue entries per ring (tokio-uring's default; the kernel gives twice as many
-/// completion entries). A full submission queue is submitted early and completions past the
-/// completion queue wait in the kernel (`IORING_FEAT_NODROP`): slower, never lost. Measured on the
-/// plaintext test pipelined 16 deep (ARCHITECTURE-uring.md): 1024 entries cost 8% more server CPU
-/// per request than 256, with 256 connections and with 1000 alike.
-const RING_ENTRIES: u32 = 256;
 
 /// How long a stopping worker lets aborted operations complete, and a closed listener's accept
-/// come back, before its runtime's driver cancels what is left.
+/// come back, before it gives up on them.
 const SETTLE: Duration = Duration::from_secs(1);
 
 /// Builds a ring and runs a no-op through it: whether io_uring works for this process.
 pub(crate) fn probe() -> std::io::Result<()> {
     let runtime = runtime()?;
-    runtime.block_on(async {
-        tokio::time::timeout(SETTLE, tokio_uring::no_op())
-            .await
-            .map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "a no-op submitted to the ring did not complete",
-                )
-            })?
-    })
+    install()?;
+    let outcome = runtime.block_on(async {
+        let nop = Op::new(entries::Nop::new().build(), ());
+        match tokio::time::timeout(SETTLE, nop).await {
+            Ok((result, ())) => driver::result(result).map(drop),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "a no-op submitted to the ring did not complete",
+            )),
+        }
+    });
+    drop(runtime);
+    uninstall(SETTLE);
+    outcome
 }
 
-fn runtime() -> std::io::Result<tokio_uring::Runtime> {
-    tokio_uring::Runtime::new(tokio_uring::builder().entries(RING_ENTRIES))
+/// The worker's runtime: tokio's current-thread scheduler (timers and sockets for handlers), whose
+/// every park first submits the ring's queue and reaps its completions.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .on_thread_park(driver::before_park)
+        .build()
 }
 
-/// Runs a worker on the calling thread until the engine stops: builds its runtime, accepts on
-/// `listeners`, reports through `ready` once every listener accepts (or why none can), then serves
-/// until every connection is closed or the stop is forced.
+/// Runs a worker on the calling thread until the engine stops: builds its ring and runtime,
+/// accepts on `listeners`, reports through `ready` once every listener accepts (or why none can),
+/// then serves until every connection is closed or the stop is forced.
 pub(crate) fn run_worker(
     listeners: Vec<std::net::TcpListener>,
     shared: Arc<Shared>,
     ready: impl FnOnce(Result<(), String>),
 ) {
-    let runtime = match runtime() {
+    let runtime = match runtime().and_then(|runtime| install().map(|_| runtime)) {
         Ok(runtime) => runtime,
         Err(error) => return ready(Err(crate::probe::explain(&error))),
     };
@@ -77,9 +82,10 @@ pub(crate) fn run_worker(
                 return ready(Err(format!("cannot hand a listener to the ring: {error}")));
             }
         };
+        let reactor = tokio::spawn(driver::reactor());
         let accepting: Vec<_> = acceptors
             .into_iter()
-            .map(|acceptor| tokio_uring::spawn(acceptor.run()))
+            .map(|acceptor| tokio::spawn(acceptor.run()))
             .collect();
         ready(Ok(()));
         for task in accepting {
@@ -94,21 +100,45 @@ pub(crate) fn run_worker(
                 let _ = tokio::time::timeout(SETTLE, signal.all_closed()).await;
             }
         }
+        reactor.abort();
     });
-    // Dropping the runtime drops any task left and has its driver cancel, and wait for, every
-    // operation still in flight: buffers and descriptors are freed before the thread ends.
+    // Dropping the runtime drops any task left; their operations stay in the ring's table until
+    // the kernel completes them, which `uninstall` waits for.
     drop(runtime);
+    uninstall(SETTLE);
+}
+
+/// Runs `test` on a worker-like thread: a runtime with its ring, torn down afterwards.
+#[cfg(test)]
+pub(crate) fn run_test<F: Future>(test: F) -> F::Output {
+    let runtime = runtime().expect("a runtime");
+    install().expect("io_uring works on the test machine");
+    let output = runtime.block_on(async {
+        let reactor = tokio::spawn(driver::reactor());
+        let output = test.await;
+        reactor.abort();
+        output
+    });
+    drop(runtime);
+    uninstall(SETTLE);
+    output
 }
 
 /// One listener's accept loop.
 struct Acceptor {
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     local: SocketAddr,
     shared: Arc<Shared>,
 }
 
+/// Where an accept writes the peer's address.
+struct PeerAddr {
+    storage: socket2::SockAddrStorage,
+    len: libc::socklen_t,
+}
+
 impl Acceptor {
-    /// The std listeners as tokio-uring ones, each with its accept loop's state.
+    /// The std listeners, each with its accept loop's state.
     fn all(
         listeners: Vec<std::net::TcpListener>,
         shared: &Arc<Shared>,
@@ -122,12 +152,34 @@ impl Acceptor {
                 listener.set_nonblocking(false)?;
                 let local = listener.local_addr()?;
                 Ok(Self {
-                    listener: TcpListener::from_std(listener),
+                    listener,
                     local,
                     shared: shared.clone(),
                 })
             })
             .collect()
+    }
+
+    /// An accept through the ring: the new connection's descriptor and the peer's address.
+    async fn accept(&self) -> std::io::Result<(OwnedFd, Option<SocketAddr>)> {
+        let storage = socket2::SockAddrStorage::zeroed();
+        let len = storage.size_of();
+        let mut peer = Box::new(PeerAddr { storage, len });
+        // SAFETY: `sockaddr` is one of the platform's socket address types.
+        let addr: *mut libc::sockaddr = unsafe { peer.storage.view_as::<libc::sockaddr>() };
+        let entry = entries::Accept::new(
+            entries::Fd(self.listener.as_raw_fd()),
+            addr,
+            &raw mut peer.len,
+        )
+        .flags(libc::SOCK_CLOEXEC)
+        .build();
+        let (result, peer) = Op::new(entry, peer).await;
+        let fd = io::accepted(result)?;
+        let PeerAddr { storage, len } = *peer;
+        // SAFETY: the kernel wrote a socket address of `len` bytes into `storage`.
+        let addr = unsafe { socket2::SockAddr::new(storage, len) };
+        Ok((fd, addr.as_socket()))
     }
 
     async fn run(self) {
@@ -141,7 +193,7 @@ impl Acceptor {
                 },
                 () = signal.stopping() => return,
             };
-            let mut accept = pin!(self.listener.accept());
+            let mut accept = pin!(self.accept());
             let accepted = tokio::select! {
                 accepted = &mut accept => accepted,
                 () = signal.stopping() => {
@@ -150,7 +202,7 @@ impl Acceptor {
                 }
             };
             match accepted {
-                Ok((stream, remote)) => self.serve(stream, remote, permit),
+                Ok((fd, remote)) => self.serve(fd, remote, permit),
                 Err(error) => {
                     // Out of descriptors, or a connection reset before it was accepted: back off.
                     tracing::warn!(%error, "accept failed");
@@ -163,13 +215,14 @@ impl Acceptor {
     /// Serves one connection in a task of this thread.
     fn serve(
         &self,
-        stream: TcpStream,
-        remote: SocketAddr,
+        fd: OwnedFd,
+        remote: Option<SocketAddr>,
         permit: tokio::sync::OwnedSemaphorePermit,
     ) {
-        let io = UringIo::new(stream);
+        let io = UringIo::new(fd);
         let _ = io.set_nodelay();
         let local = io.local_addr().unwrap_or(self.local);
+        let remote = remote.unwrap_or(self.local);
         let info = ConnectionInfo { local, remote };
         let serve = serve_connection(
             io,
@@ -178,26 +231,26 @@ impl Acceptor {
             info,
             self.shared.signal.clone(),
         );
-        tokio_uring::spawn(async move {
+        tokio::spawn(async move {
             serve.await;
             drop(permit);
         });
     }
 
     /// Stops listening with the accept still in flight. Dropping it would leave it in the ring,
-    /// keeping the listener open (and taking connections) until the runtime ends. Shutting a
+    /// keeping the listener open (and taking connections) until the worker ends. Shutting a
     /// listening socket down takes it out of the `SO_REUSEPORT` group, resets what waits in its
     /// backlog, and completes the accept with `EINVAL`.
     async fn close<F>(&self, accept: std::pin::Pin<&mut F>)
     where
-        F: Future<Output = std::io::Result<(TcpStream, SocketAddr)>>,
+        F: Future<Output = std::io::Result<(OwnedFd, Option<SocketAddr>)>>,
     {
-        if let Err(error) = io::with_socket(&self.listener, |s| s.shutdown(Shutdown::Read)) {
+        if let Err(error) = SockRef::from(&self.listener).shutdown(Shutdown::Read) {
             tracing::debug!(%error, "cannot shut the listener down");
         }
         match tokio::time::timeout(SETTLE, accept).await {
             // Accepted in the last instant: shutdown began, so it closes unanswered.
-            Ok(Ok((stream, _))) => drop(stream),
+            Ok(Ok((fd, _))) => drop(fd),
             Ok(Err(_)) => {}
             Err(_) => tracing::warn!("a stopped listener's accept did not complete"),
         }
