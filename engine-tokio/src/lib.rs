@@ -45,6 +45,9 @@ struct Running {
     runtime: Option<Runtime>,
     handle: Handle,
     trigger: Arc<ShutdownTrigger>,
+    /// The accept loops, which own the listeners: a stop waits for them, so that once it returns
+    /// connections are refused.
+    accepting: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl TokioEngine {
@@ -98,6 +101,7 @@ impl Engine for TokioEngine {
         let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
         let conn = Arc::new(config.conn.clone());
         let mut addrs = Vec::with_capacity(listeners.len());
+        let mut accepting = Vec::with_capacity(listeners.len());
         let _enter = handle.enter();
         for listener in listeners {
             let listener = TcpListener::from_std(listener)
@@ -114,23 +118,29 @@ impl Engine for TokioEngine {
                 signal: signal.clone(),
                 limit: limit.clone(),
             };
-            handle.spawn(accept.run());
+            accepting.push(handle.spawn(accept.run()));
         }
         self.running = Some(Running {
             runtime,
             handle,
             trigger: Arc::new(trigger),
+            accepting,
         });
         Ok(addrs)
     }
 
     fn stop(&mut self, grace: Duration, timeout: Duration) {
-        let Some(running) = self.running.take() else {
+        let Some(mut running) = self.running.take() else {
             return;
         };
         let trigger = running.trigger.clone();
+        let accepting = std::mem::take(&mut running.accepting);
         let drained = async move {
             trigger.graceful();
+            // The accept loops end at once (they wait on the signal) and drop their listeners.
+            for accept in accepting {
+                let _ = accept.await;
+            }
             if tokio::time::timeout(grace, trigger.all_closed())
                 .await
                 .is_err()

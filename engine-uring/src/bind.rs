@@ -7,8 +7,8 @@
 //! Inherited listeners (systemd socket activation, `ServerConfig::inherited`) are one socket
 //! each that this process did not bind and cannot put into a group of its own: every worker
 //! gets a descriptor of it (`dup(2)`, `listen::inherited_group`) and the workers' accepts share
-//! its one accept queue. See `crate::inherited` for how they are stopped without shutting the
-//! socket down.
+//! its one accept queue. A stopping worker cancels its accept (`ring`'s accept loop) rather than
+//! shut the socket down, which would end its listening for systemd too.
 
 use engine_core::listen;
 use engine_core::{ServerConfig, StartError};

@@ -1,5 +1,5 @@
-//! engine-uring: the Linux engine. engine-core's connection driver on io_uring (through
-//! tokio-uring), thread-per-core: one worker thread per core, each with its own ring, its own
+//! engine-uring: the Linux engine. engine-core's connection driver on io_uring (a ring driven by
+//! hand with the `io-uring` crate), thread-per-core: one worker thread per core, each with its own ring, its own
 //! runtime and its own `SO_REUSEPORT` listener per connector. A connection is accepted, served and
 //! closed on one thread; nothing is shared between workers but the application, the connection
 //! limit and the shutdown signal.
@@ -29,14 +29,13 @@
 //! # Layout
 //! - `lib.rs`: the [`Engine`] implementation: workers, start-up, stop.
 //! - `bind`: each connector's listeners, one per worker, on one port (or an inherited socket's).
-//! - `inherited`: stopping the accept loops of inherited listeners without shutting them down.
 //! - `probe`: [`io_uring_available`], and why io_uring fails where it does.
-//! - `ring`: everything tokio-uring: a worker's runtime and accept loops, the connection's `Io`.
+//! - `ring`: everything io_uring: a worker's ring and runtime, its accept loops, the connection's
+//!   `Io`.
 //!
-//! `engine-uring/ARCHITECTURE-uring.md` explains the choices and the measurements behind them.
+//! `engine-uring/README.md` explains the choices and the measurements behind them.
 
 mod bind;
-mod inherited;
 mod probe;
 #[cfg(target_os = "linux")]
 mod ring;
@@ -110,11 +109,6 @@ struct Running {
     threads: Vec<JoinHandle<()>>,
     /// One message per worker thread that has ended (its runtime dropped, its sockets closed).
     done: Receiver<()>,
-    /// The connection limit the accept loops wait on; closing it ends them.
-    limit: Arc<Semaphore>,
-    /// The addresses of the inherited listeners (`ServerConfig::inherited`), whose accept loops
-    /// are ended by [`inherited::end_accepts`] before the stop is signalled.
-    inherited: Vec<SocketAddr>,
 }
 
 impl Engine for UringEngine {
@@ -144,14 +138,7 @@ impl Engine for UringEngine {
             signal,
             limit: Arc::new(Semaphore::new(config.max_connections.max(1))),
         });
-        let inherited = if config.inherited.is_empty() {
-            Vec::new()
-        } else {
-            addrs.clone()
-        };
-        let mut running = self.spawn_workers(per_worker, shared, trigger)?;
-        running.inherited = inherited;
-        self.running = Some(running);
+        self.running = Some(self.spawn_workers(per_worker, shared, trigger)?);
         Ok(addrs)
     }
 
@@ -184,8 +171,6 @@ impl UringEngine {
             trigger,
             threads: Vec::with_capacity(per_worker.len()),
             done,
-            limit: shared.limit.clone(),
-            inherited: Vec::new(),
         };
         for (index, listeners) in per_worker.into_iter().enumerate() {
             let exit = ThreadExit {
@@ -269,9 +254,6 @@ impl Running {
     fn stop(self, grace: Duration, timeout: Duration) {
         let started = Instant::now();
         let workers = self.threads.len();
-        if !self.inherited.is_empty() {
-            inherited::end_accepts(&self.limit, &self.inherited, workers);
-        }
         self.trigger.graceful();
         let mut ended = self.wait_ended(workers, started + grace);
         if ended < workers {

@@ -3,9 +3,9 @@
 //! client on a thread of its own.
 //!
 //! The engine's part of a request must be zero: its reads and writes reuse the connection's
-//! buffers, and tokio-uring's operations live inside the connection's future. What remains is
+//! buffers, and the ring's operations live in a table reused by every operation. What remains is
 //! engine-core's: the handler's boxed future. The same test on engine-tokio counts the same (see
-//! ARCHITECTURE-uring.md).
+//! engine-uring/README.md).
 
 use engine_core::{Application, ApplicationCall, EmbeddedServer, ServerConfig, embedded_server};
 use engine_uring::{UringEngine, io_uring_available};

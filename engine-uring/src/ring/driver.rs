@@ -130,7 +130,7 @@ pub(crate) fn uninstall(settle: std::time::Duration) {
     if driver.in_flight() > 0 {
         let cancel = io_uring::opcode::AsyncCancel2::new(io_uring::types::CancelBuilder::any())
             .build()
-            .user_data(u64::MAX);
+            .user_data(IGNORED);
         driver.push(&cancel);
     }
     let deadline = std::time::Instant::now() + settle;
@@ -330,6 +330,21 @@ impl<T: Any> Op<T> {
         })
     }
 }
+
+impl<T: Any> Op<T> {
+    /// Asks the kernel to cancel this operation: it then completes with `ECANCELED`, unless it
+    /// completed already. The slot stays this operation's until it is polled to the end or
+    /// dropped, so the cancellation cannot reach another operation.
+    pub(crate) fn cancel(&self) {
+        let cancel = io_uring::opcode::AsyncCancel::new(u64::from(self.index))
+            .build()
+            .user_data(IGNORED);
+        with(|driver| driver.push(&cancel));
+    }
+}
+
+/// The `user_data` of entries whose completion nobody waits for (cancellations): no slot has it.
+const IGNORED: u64 = u64::MAX;
 
 impl<T: Any + Unpin> Future for Op<T> {
     type Output = (i32, T);

@@ -24,10 +24,8 @@ use driver::{Op, entries, install, uninstall};
 use engine_core::call::ConnectionInfo;
 use engine_core::conn::serve_connection;
 use io::UringIo;
-use socket2::SockRef;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -160,8 +158,8 @@ impl Acceptor {
             .collect()
     }
 
-    /// An accept through the ring: the new connection's descriptor and the peer's address.
-    async fn accept(&self) -> std::io::Result<(OwnedFd, Option<SocketAddr>)> {
+    /// An accept through the ring; [`accepted`] reads its result.
+    fn accept(&self) -> Op<Box<PeerAddr>> {
         let storage = socket2::SockAddrStorage::zeroed();
         let len = storage.size_of();
         let mut peer = Box::new(PeerAddr { storage, len });
@@ -174,12 +172,7 @@ impl Acceptor {
         )
         .flags(libc::SOCK_CLOEXEC)
         .build();
-        let (result, peer) = Op::new(entry, peer).await;
-        let fd = io::accepted(result)?;
-        let PeerAddr { storage, len } = *peer;
-        // SAFETY: the kernel wrote a socket address of `len` bytes into `storage`.
-        let addr = unsafe { socket2::SockAddr::new(storage, len) };
-        Ok((fd, addr.as_socket()))
+        Op::new(entry, peer)
     }
 
     async fn run(self) {
@@ -193,15 +186,22 @@ impl Acceptor {
                 },
                 () = signal.stopping() => return,
             };
-            let mut accept = pin!(self.accept());
-            let accepted = tokio::select! {
-                accepted = &mut accept => accepted,
+            let mut accept = self.accept();
+            let done = tokio::select! {
+                done = &mut accept => done,
                 () = signal.stopping() => {
-                    self.close(accept).await;
+                    // Cancelled, not dropped: a dropped accept would stay in the ring and keep the
+                    // listener taking connections. Cancelling leaves the socket as it is, which
+                    // matters for one inherited from systemd: it must go on listening.
+                    accept.cancel();
+                    if let Ok((fd, _)) = accepted(accept.await) {
+                        // Accepted in the last instant: shutdown began, so it closes unanswered.
+                        drop(fd);
+                    }
                     return;
                 }
             };
-            match accepted {
+            match accepted(done) {
                 Ok((fd, remote)) => self.serve(fd, remote, permit),
                 Err(error) => {
                     // Out of descriptors, or a connection reset before it was accepted: back off.
@@ -236,23 +236,15 @@ impl Acceptor {
             drop(permit);
         });
     }
+}
 
-    /// Stops listening with the accept still in flight. Dropping it would leave it in the ring,
-    /// keeping the listener open (and taking connections) until the worker ends. Shutting a
-    /// listening socket down takes it out of the `SO_REUSEPORT` group, resets what waits in its
-    /// backlog, and completes the accept with `EINVAL`.
-    async fn close<F>(&self, accept: std::pin::Pin<&mut F>)
-    where
-        F: Future<Output = std::io::Result<(OwnedFd, Option<SocketAddr>)>>,
-    {
-        if let Err(error) = SockRef::from(&self.listener).shutdown(Shutdown::Read) {
-            tracing::debug!(%error, "cannot shut the listener down");
-        }
-        match tokio::time::timeout(SETTLE, accept).await {
-            // Accepted in the last instant: shutdown began, so it closes unanswered.
-            Ok(Ok((fd, _))) => drop(fd),
-            Ok(Err(_)) => {}
-            Err(_) => tracing::warn!("a stopped listener's accept did not complete"),
-        }
-    }
+/// A completed accept: the new connection's descriptor and the peer's address.
+fn accepted(
+    (result, peer): (i32, Box<PeerAddr>),
+) -> std::io::Result<(OwnedFd, Option<SocketAddr>)> {
+    let fd = io::accepted(result)?;
+    let PeerAddr { storage, len } = *peer;
+    // SAFETY: the kernel wrote a socket address of `len` bytes into `storage`.
+    let addr = unsafe { socket2::SockAddr::new(storage, len) };
+    Ok((fd, addr.as_socket()))
 }
