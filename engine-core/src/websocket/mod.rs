@@ -1,16 +1,22 @@
 //! The WebSockets plugin (Ktor's `WebSockets`): RFC 6455 sessions on every engine, over the raw
 //! connection a `101 Switching Protocols` hands over ([`crate::upgrade`]).
 //!
-//! - [`WebSockets`] stores a [`WebSocketsConfig`] in the application's state: ping period, pong
-//!   timeout, close timeout, frame and message limits, queue sizes.
-//! - [`WebSocketRoute`] adds `route.web_socket(path, handler)` and
-//!   `route.web_socket_protocol(path, "chat", handler)` to routing's [`Route`](crate::routing::Route).
-//! - `handshake` checks the opening handshake (RFC 6455 §4.2.1) and builds the answer (§4.2.2).
-//! - [`WebSocketSession`] is what a handler talks to; framing, masking, ping/pong and the close
-//!   handshake (§5, §7) are tungstenite's, driven by this module's reader and writer loops.
+//! - [`WebSockets`] stores a [`WebSocketsConfig`] in the application's state: ping period, pong,
+//!   close and write timeouts, frame and message limits, queue sizes, permessage-deflate.
+//! - [`WebSocketRoute`] adds `route.web_socket(path, handler)`, `web_socket_protocol` (a
+//!   subprotocol) and `web_socket_raw` (every frame to the handler) to routing's
+//!   [`Route`](crate::routing::Route).
+//! - `handshake` checks the opening handshake (RFC 6455 §4.2.1) and builds the answer (§4.2.2);
+//!   `extensions` and `deflate` negotiate permessage-deflate (RFC 7692).
+//! - The wire layer is sans-I/O and ours: [`frame`] parses and encodes frame heads and masks
+//!   (§5.2, §5.3), [`Decoder`] turns bytes into messages (fragments §5.4, UTF-8 §8.1, Close §5.5.1,
+//!   inflating), `encoder` messages into frames. Every error a peer can cause is a
+//!   [`ProtocolError`] with its Close code (§7.4.1).
+//! - [`WebSocketSession`] is what a handler talks to; `driver` runs the reader and writer loops
+//!   under it (ping/pong §5.5.2-3, the close handshake §7.1).
 //!
-//! Not here: extensions. tungstenite 0.30 has no extension support, so `permessage-deflate`
-//! (RFC 7692) is never negotiated and a client offering it gets a session without it.
+//! The message types are tungstenite's ([`Message`], [`CloseFrame`], [`CloseCode`]), so that a
+//! tokio-tungstenite client and a handler speak the same values.
 //!
 //! ```
 //! use engine_core::Application;
@@ -31,16 +37,27 @@
 //! });
 //! ```
 
+mod decoder;
+mod deflate;
+mod driver;
+mod encoder;
+mod error;
+mod extensions;
+pub mod frame;
 mod handshake;
 mod route;
 mod session;
 
+pub use decoder::{Decoder, DecoderConfig};
+pub use deflate::DeflateConfig;
+pub use error::ProtocolError;
 pub use handshake::HandshakeRejection;
 pub use route::{WebSocketHandler, WebSocketRoute};
-pub use session::WebSocketSession;
+pub use session::{SessionError, WebSocketSession};
 pub use tungstenite::Message;
 pub use tungstenite::protocol::CloseFrame;
 pub use tungstenite::protocol::frame::coding::CloseCode;
+pub use tungstenite::protocol::frame::{Frame, FrameHeader, Utf8Bytes};
 
 use crate::application::{Application, LifecycleEvent, Plugin};
 use std::time::Duration;
@@ -63,13 +80,17 @@ pub struct WebSocketsConfig {
     /// unread for longer than this gets its session closed too.
     pub pong_timeout: Duration,
     /// How long after our Close frame the peer has to answer with its own before the connection is
-    /// dropped (RFC 6455 §7.1.1). Default 5 s.
+    /// dropped (RFC 6455 §7.1.1), and how long after the close handshake the server waits for the
+    /// peer to close TCP. Default 5 s.
     pub close_timeout: Duration,
-    /// The largest frame payload accepted; a larger frame is answered with Close 1009. Default
-    /// 16 MiB (tungstenite's), so that one frame cannot make the server buffer more.
+    /// How long one write may wait for a peer that does not read before the connection is
+    /// dropped. Default 30 s (the HTTP side's `ConnConfig::write_timeout`).
+    pub write_timeout: Duration,
+    /// The largest frame payload accepted; a larger frame is answered with Close 1009 as soon as
+    /// its head is read. Default 16 MiB, so that one frame cannot make the server buffer more.
     pub max_frame_size: usize,
-    /// The largest message (all its fragments) accepted; a larger one is answered with Close 1009.
-    /// Default 64 MiB (tungstenite's).
+    /// The largest message (all its fragments, decompressed) accepted; a larger one is answered
+    /// with Close 1009, a compressed one as soon as it inflates past this. Default 64 MiB.
     pub max_message_size: usize,
     /// Messages the handler may queue before `send` waits for the connection. Default 32: enough to
     /// batch small frames into one write, small enough to push back on a handler faster than the
@@ -78,6 +99,9 @@ pub struct WebSocketsConfig {
     /// Messages read ahead of the handler before the server stops reading (TCP then pushes back on
     /// the peer). Default 32.
     pub incoming_queue_size: usize,
+    /// permessage-deflate (RFC 7692), accepted when a client offers it. Default `None` (Ktor's:
+    /// the extension is opt-in): sessions are not compressed. Raw-mode routes never negotiate it.
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for WebSocketsConfig {
@@ -86,20 +110,13 @@ impl Default for WebSocketsConfig {
             ping_period: None,
             pong_timeout: Duration::from_secs(15),
             close_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(30),
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
             outgoing_queue_size: 32,
             incoming_queue_size: 32,
+            deflate: None,
         }
-    }
-}
-
-impl WebSocketsConfig {
-    /// tungstenite's configuration for a server session.
-    fn protocol_config(&self) -> tungstenite::protocol::WebSocketConfig {
-        tungstenite::protocol::WebSocketConfig::default()
-            .max_frame_size(Some(self.max_frame_size))
-            .max_message_size(Some(self.max_message_size))
     }
 }
 
@@ -117,6 +134,9 @@ impl Plugin for WebSockets {
             config.ping_period != Some(Duration::ZERO),
             "WebSockets: a ping period must be longer than zero"
         );
+        if let Some(deflate) = &config.deflate {
+            deflate.check();
+        }
         app.state(config);
         // Stop (RFC 6455 §7.4.1, 1001 "going away"): every session closes when the server stops.
         let (stopping, _) = tokio::sync::watch::channel(false);

@@ -1,15 +1,19 @@
 //! `route.web_socket(path, handler)`: a GET route that checks the opening handshake, answers
 //! `101 Switching Protocols` and runs the handler on a [`WebSocketSession`] (Ktor's
-//! `webSocket(path) { ... }`).
+//! `webSocket(path) { ... }`, and `webSocketRaw` for raw mode).
 
 use super::WebSocketsConfig;
+use super::deflate;
+use super::driver::{self, Setup};
 use super::handshake::{self, HandshakeRejection};
-use super::session::{self, WebSocketSession};
+use super::session::WebSocketSession;
 use crate::pipeline::BoxFuture;
 use crate::routing::Route;
 use crate::{ApplicationCall, Error};
 use http::HeaderValue;
-use http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+use http::header::{
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL, UPGRADE,
+};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -51,12 +55,28 @@ pub trait WebSocketRoute {
         protocol: &str,
         handler: impl WebSocketHandler,
     ) -> &mut Self;
+
+    /// A WebSocket endpoint at `path` in raw mode (Ktor's `webSocketRaw`): the handler gets every
+    /// frame as [`Message::Frame`](super::Message::Frame), fragments, pings, pongs and Close
+    /// included, and answers them itself; the server pings nobody, joins nothing, checks no UTF-8
+    /// and negotiates no extension. It still unmasks, keeps the frame rules and limits (§5), and
+    /// ends the connection once both Close frames went by.
+    fn web_socket_raw(&mut self, path: &str, handler: impl WebSocketHandler) -> &mut Self;
 }
 
 impl WebSocketRoute for Route<'_> {
     #[track_caller]
     fn web_socket(&mut self, path: &str, handler: impl WebSocketHandler) -> &mut Self {
-        self.get(path, endpoint(None, handler))
+        self.get(path, endpoint(Mode::default(), handler))
+    }
+
+    #[track_caller]
+    fn web_socket_raw(&mut self, path: &str, handler: impl WebSocketHandler) -> &mut Self {
+        let mode = Mode {
+            raw: true,
+            ..Mode::default()
+        };
+        self.get(path, endpoint(mode, handler))
     }
 
     #[track_caller]
@@ -72,22 +92,34 @@ impl WebSocketRoute for Route<'_> {
                 .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
         assert!(valid, "WebSocket subprotocol {protocol:?} is not a token");
         let value = HeaderValue::from_str(protocol).expect("a token is a header value");
-        self.get(path, endpoint(Some(value), handler))
+        let mode = Mode {
+            protocol: Some(value),
+            raw: false,
+        };
+        self.get(path, endpoint(mode, handler))
     }
+}
+
+/// How a route's sessions run.
+#[derive(Debug, Clone, Default)]
+struct Mode {
+    /// The subprotocol the route speaks, chosen when offered.
+    protocol: Option<HeaderValue>,
+    raw: bool,
 }
 
 /// The route handler around a WebSocket handler.
 fn endpoint(
-    protocol: Option<HeaderValue>,
+    mode: Mode,
     handler: impl WebSocketHandler,
 ) -> impl Fn(ApplicationCall) -> BoxFuture<'static, Result<(), Error>> + Send + Sync + 'static {
     let handler: Arc<dyn WebSocketHandler> = Arc::new(handler);
-    move |call| Box::pin(open(call, protocol.clone(), handler.clone()))
+    move |call| Box::pin(open(call, mode.clone(), handler.clone()))
 }
 
 async fn open(
     call: ApplicationCall,
-    protocol: Option<HeaderValue>,
+    mode: Mode,
     handler: Arc<dyn WebSocketHandler>,
 ) -> Result<(), Error> {
     let headers = call.request().headers();
@@ -95,15 +127,21 @@ async fn open(
         Ok(accept) => accept,
         Err(rejection) => return reject(&call, rejection).await,
     };
-    let protocol = protocol.filter(|p| {
+    let protocol = mode.protocol.filter(|p| {
         p.to_str()
             .is_ok_and(|p| handshake::offers_protocol(&headers, p))
     });
-    drop(headers);
     let config = call
         .state::<WebSocketsConfig>()
         .cloned()
         .unwrap_or_default();
+    let deflate = match &config.deflate {
+        Some(deflate) if !mode.raw => {
+            deflate::negotiate(headers.get_all("sec-websocket-extensions"), deflate)
+        }
+        _ => None,
+    };
+    drop(headers);
     let response = call.response();
     response.set_header(UPGRADE, HeaderValue::from_static("websocket"));
     response.set_header(CONNECTION, HeaderValue::from_static("Upgrade"));
@@ -113,11 +151,21 @@ async fn open(
     if let Some(protocol) = protocol {
         response.set_header(SEC_WEBSOCKET_PROTOCOL, protocol);
     }
-    let stopping = super::stopping(&call);
+    if let Some(deflate) = &deflate {
+        let value = HeaderValue::from_str(&deflate.response)
+            .map_err(|_| Error::msg("the extension answer is tokens"))?;
+        response.set_header(SEC_WEBSOCKET_EXTENSIONS, value);
+    }
+    let setup = Setup {
+        config,
+        raw: mode.raw,
+        deflate,
+        stopping: super::stopping(&call),
+    };
     let session_call = call.clone();
     call.respond_upgrade(move |io| async move {
         let handler = |session| handler.call(session);
-        session::run(io, session_call, config, stopping, handler).await;
+        driver::run(io, session_call, setup, handler).await;
     })
     .await
 }
