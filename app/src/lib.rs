@@ -5,7 +5,7 @@ pub mod api;
 pub mod chat;
 pub mod config;
 
-use engine_core::websocket::{self, WebSocketRoute, WebSocketSession, WebSockets};
+use engine_core::websocket::{self, DeflateConfig, WebSocketRoute, WebSocketSession, WebSockets};
 use engine_core::{Application, ApplicationCall};
 use http::HeaderValue;
 
@@ -37,11 +37,12 @@ pub fn login(app: &mut Application) {
 
 /// TechEmpower's endpoints and probes: `GET /plaintext`, `GET /json` (serialized per request),
 /// `POST /echo` (the body streamed back as it arrives), and the WebSocket `/ws/echo` (every text and
-/// binary message sent back; the peer's Close ends the session).
+/// binary message sent back; the peer's Close ends the session; permessage-deflate for clients that
+/// offer it).
 pub fn techempower(app: &mut Application) {
     // The application's modules share one application: the plugin is installed once.
     if !app.is_installed::<WebSockets>() {
-        app.install(WebSockets, |_| {});
+        app.install(WebSockets, |c| c.deflate = Some(DeflateConfig::default()));
     }
     app.routing(|route| {
         route.web_socket("/ws/echo", |mut session: WebSocketSession| async move {

@@ -1,5 +1,6 @@
 //! The app's `/ws/echo` against a third-party client, Python's `websockets` package, on each
-//! engine: a greeting, 1000 messages in order, a 1 MiB binary message, and the close handshake.
+//! engine, with permessage-deflate (the client offers it by default, the app accepts it) and
+//! without: a greeting, 1000 messages in order, a 1 MiB binary message, and the close handshake.
 //!
 //! Needs `python3`; the `websockets` package is installed with pip if it is missing. Without either
 //! the tests fail, saying so.
@@ -15,11 +16,24 @@ use std::time::{Duration, Instant};
 /// The client: every step checked, "OK" printed at the end.
 const CLIENT: &str = r#"
 import sys
+from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.protocol import State
 from websockets.sync.client import connect
 
-port = int(sys.argv[1])
-with connect(f"ws://127.0.0.1:{port}/ws/echo", open_timeout=10, max_size=4 * 2**20) as ws:
+port, compression = int(sys.argv[1]), sys.argv[2]
+with connect(
+    f"ws://127.0.0.1:{port}/ws/echo",
+    open_timeout=10,
+    max_size=4 * 2**20,
+    compression=None if compression == "none" else "deflate",
+) as ws:
+    extensions = ws.protocol.extensions
+    if compression == "none":
+        assert extensions == [], f"extensions {extensions!r}"
+    else:
+        assert len(extensions) == 1 and isinstance(extensions[0], PerMessageDeflate), (
+            f"extensions {extensions!r}, response {ws.response.headers!r}"
+        )
     ws.send("Hello")
     reply = ws.recv(timeout=10)
     assert reply == "Hello", f"greeting: got {reply!r}"
@@ -30,7 +44,9 @@ with connect(f"ws://127.0.0.1:{port}/ws/echo", open_timeout=10, max_size=4 * 2**
         reply = ws.recv(timeout=10)
         assert reply == f"message {i}", f"message {i}: got {reply!r}"
 
-    payload = bytes((i * 31 + 7) % 256 for i in range(2**20))
+    # Compressible and not: a repeating pattern, then bytes from a PRNG.
+    import random
+    payload = bytes((i * 31 + 7) % 256 for i in range(2**19)) + random.Random(7).randbytes(2**19)
     ws.send(payload)
     reply = ws.recv(timeout=30)
     assert isinstance(reply, bytes), f"binary: got a {type(reply).__name__}"
@@ -92,9 +108,13 @@ fn python_websockets() {
 }
 
 /// Runs the client against `port`; its exit status, stdout and stderr, or a timeout.
-fn run_client(port: u16, within: Duration) -> (Option<std::process::ExitStatus>, String, String) {
+fn run_client(
+    port: u16,
+    compression: &str,
+    within: Duration,
+) -> (Option<std::process::ExitStatus>, String, String) {
     let mut client = Command::new("python3")
-        .args(["-c", CLIENT, &port.to_string()])
+        .args(["-c", CLIENT, &port.to_string(), compression])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -127,10 +147,16 @@ fn run_client(port: u16, within: Duration) -> (Option<std::process::ExitStatus>,
 fn echoes_to_python_client(engine: &str) {
     python_websockets();
     let app = App::start(engine);
-    let (status, stdout, stderr) = run_client(app.port, Duration::from_secs(120));
+    for compression in ["deflate", "none"] {
+        check_client(&app, engine, compression);
+    }
+}
+
+fn check_client(app: &App, engine: &str, compression: &str) {
+    let (status, stdout, stderr) = run_client(app.port, compression, Duration::from_secs(120));
     let report = || {
         format!(
-            "engine {engine}\n--- client stdout ---\n{stdout}\n--- client stderr ---\n{stderr}\n--- app stderr ---\n{}",
+            "engine {engine}, compression {compression}\n--- client stdout ---\n{stdout}\n--- client stderr ---\n{stderr}\n--- app stderr ---\n{}",
             app.log()
         )
     };

@@ -22,6 +22,7 @@ mod startup;
 mod support;
 mod web;
 mod websocket;
+mod websocket_wire;
 
 pub use behaviour::*;
 pub use content::*;
@@ -32,6 +33,7 @@ pub use sessions_auth::*;
 pub use startup::*;
 pub use web::*;
 pub use websocket::*;
+pub use websocket_wire::*;
 
 /// A connection to the server under test. `Any`, so that a case can reach the concrete stream (a
 /// `TcpStream` or the in-memory stream) to reset it.
@@ -227,6 +229,12 @@ macro_rules! conformance_suite {
             static_file_is_served_byte_exact,
             sse_events_are_framed,
             sse_stream_does_not_delay_others,
+            websocket_invalid_utf8_closes_with_1007,
+            websocket_deflate_is_negotiated_and_round_trips,
+            websocket_deflate_bomb_closes_with_1009,
+            websocket_raw_mode_hands_over_every_frame,
+            websocket_send_after_close_fails,
+            websocket_handler_is_cancelled_when_the_connection_ends,
         );
     };
     (@cases $engine:expr; $($case:ident),* $(,)?) => {

@@ -214,6 +214,11 @@ impl<T: Clone> Slot<T> {
         self.lock().clone()
     }
 
+    /// Empties the slot, for the next value.
+    pub(super) fn clear(&self) {
+        *self.lock() = None;
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<T>> {
         self.value
             .lock()

@@ -1,7 +1,8 @@
 //! WebSocket cases (RFC 6455): the handshake as raw bytes, then sessions through the
-//! tokio-tungstenite client, and frames a client must not send as raw bytes.
+//! tokio-tungstenite client. Frames as raw bytes are in `websocket_wire`.
 
 use super::support::{Liveness, Slot, connect_raw, eventually, head_values, read_head_raw};
+use super::websocket_wire::{HANDSHAKE, raw_session, read_raw_close, read_raw_frame};
 use super::{EngineUnderTest, TestServer, TestStream};
 use crate::engine::ServerConfig;
 use crate::pipeline::BoxFuture;
@@ -13,16 +14,16 @@ use crate::{Application, Error};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::protocol::WebSocketConfig;
 
-const NOTICE: Duration = Duration::from_secs(5);
+pub(super) const NOTICE: Duration = Duration::from_secs(5);
 
 type Client = WebSocketStream<Box<dyn TestStream>>;
 
 /// A server with the WebSockets plugin configured by `configure` and `handler` at `/ws`.
-fn ws_server(
+pub(super) fn ws_server(
     engine: &dyn EngineUnderTest,
     configure: impl FnOnce(&mut WebSocketsConfig) + Send + 'static,
     handler: impl WebSocketHandler,
@@ -37,7 +38,7 @@ fn ws_server(
 }
 
 /// Echoes text and binary messages until the peer closes.
-async fn echo(mut session: WebSocketSession) -> Result<(), Error> {
+pub(super) async fn echo(mut session: WebSocketSession) -> Result<(), Error> {
     while let Some(message) = session.recv().await {
         if let message @ (Message::Text(_) | Message::Binary(_)) = message? {
             session.send(message).await?;
@@ -89,48 +90,6 @@ fn close(code: CloseCode) -> Message {
         code,
         reason: "".into(),
     }))
-}
-
-const HANDSHAKE: &str = "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
-
-/// A raw connection past a successful handshake.
-async fn raw_session(server: &dyn TestServer) -> Box<dyn TestStream> {
-    let mut stream = connect_raw(server).await;
-    stream
-        .write_all(format!("{HANDSHAKE}\r\n").as_bytes())
-        .await
-        .unwrap();
-    let head = read_head_raw(&mut stream).await;
-    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
-    stream
-}
-
-/// Reads one unmasked server frame with a short payload: (first byte, payload).
-async fn read_raw_frame(stream: &mut Box<dyn TestStream>) -> (u8, Vec<u8>) {
-    let mut header = [0u8; 2];
-    tokio::time::timeout(NOTICE, stream.read_exact(&mut header))
-        .await
-        .expect("a frame within 5 s")
-        .expect("a frame");
-    assert_eq!(header[1] & 0x80, 0, "server frames are not masked");
-    let len = usize::from(header[1]);
-    assert!(len <= 125, "a short frame: {header:?}");
-    let mut payload = vec![0u8; len];
-    stream.read_exact(&mut payload).await.unwrap();
-    (header[0], payload)
-}
-
-/// Reads raw frames until a Close and returns its code.
-async fn read_raw_close(stream: &mut Box<dyn TestStream>) -> u16 {
-    loop {
-        let (first, payload) = read_raw_frame(stream).await;
-        if first == 0x88 {
-            assert!(payload.len() >= 2, "a Close with a code: {payload:?}");
-            return u16::from_be_bytes([payload[0], payload[1]]);
-        }
-        assert_eq!(first, 0x89, "only pings before the Close");
-    }
 }
 
 /// The opening handshake with `Sec-WebSocket-Protocol` and a stray `Content-Type` upgrades: 101
@@ -392,27 +351,6 @@ pub fn websocket_client_closes_first(engine: &dyn EngineUnderTest) -> BoxFuture<
     })
 }
 
-/// Frames a server must reject: a reserved opcode (0x3) or an unmasked client frame gets Close
-/// 1002 (RFC 6455 §5.1, §5.2).
-pub fn websocket_protocol_errors_close_with_1002(
-    engine: &dyn EngineUnderTest,
-) -> BoxFuture<'_, ()> {
-    Box::pin(async move {
-        let server = ws_server(engine, |_| {}, echo);
-        let frames: [&[u8]; 2] = [
-            // FIN, opcode 0x3; masked, empty.
-            &[0x83, 0x80, 1, 2, 3, 4],
-            // FIN, text "hi", not masked.
-            &[0x81, 0x02, b'h', b'i'],
-        ];
-        for frame in frames {
-            let mut stream = raw_session(&*server).await;
-            stream.write_all(frame).await.unwrap();
-            assert_eq!(read_raw_close(&mut stream).await, 1002, "after {frame:?}");
-        }
-    })
-}
-
 /// A frame over the configured maximum gets Close 1009 (RFC 6455 §7.4.1).
 pub fn websocket_oversized_frame_closes_with_1009(
     engine: &dyn EngineUnderTest,
@@ -503,35 +441,6 @@ pub fn websocket_silent_peer_is_closed_after_pong_timeout(
             eventually(NOTICE, || live.all_ended()).await,
             "the session ended after the pong timeout"
         );
-    })
-}
-
-/// A masked client frame: `first` (FIN and opcode) with `payload`.
-fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [0x37u8, 0xfa, 0x21, 0x3d];
-    let len = u8::try_from(payload.len()).expect("a short frame");
-    let mut frame = vec![first, 0x80 | len];
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
-    frame
-}
-
-/// A text message in three fragments (with a ping between two of them) reaches the handler as one
-/// text message.
-pub fn websocket_fragmented_message_arrives_whole(
-    engine: &dyn EngineUnderTest,
-) -> BoxFuture<'_, ()> {
-    Box::pin(async move {
-        let server = ws_server(engine, |_| {}, echo);
-        let mut stream = raw_session(&*server).await;
-        let mut frames = masked(0x01, b"Hel");
-        frames.extend(masked(0x89, b"p"));
-        frames.extend(masked(0x00, b"l"));
-        frames.extend(masked(0x80, b"o"));
-        stream.write_all(&frames).await.unwrap();
-        // The pong for the ping in between comes first, then the whole message, as text.
-        assert_eq!(read_raw_frame(&mut stream).await, (0x8a, b"p".to_vec()));
-        assert_eq!(read_raw_frame(&mut stream).await, (0x81, b"Hello".to_vec()));
     })
 }
 
