@@ -1,10 +1,10 @@
 //! The loops under a [`WebSocketSession`]: they move bytes between the upgraded connection and the
 //! session's queues, in the connection's task, on every engine.
 //!
-//! - The reader owns one read buffer for the session. It reads only while the bounded incoming
-//!   queue has room, so a slow handler pushes back on the peer through TCP; it decodes frames in
-//!   place ([`Decoder`]), hands messages over as slices of that buffer, and tells the writer about
-//!   pings, the peer's Close and protocol errors.
+//! - The reader owns the session's read buffer ([`ReadBuffer`]: a few blocks it cycles through).
+//!   It reads only while the bounded incoming queue has room, so a slow handler pushes back on the
+//!   peer through TCP; it decodes frames in place ([`Decoder`]), hands messages over as slices of
+//!   the buffer, and tells the writer about pings, the peer's Close and protocol errors.
 //! - The writer encodes what the handler queued into one write buffer (payloads from
 //!   [`COPY_MAX`](super::encoder::COPY_MAX) on are written from where they are, in a vectored
 //!   write), batches a burst into one write, answers pings, sends the server's pings, and runs the
@@ -17,6 +17,7 @@
 use super::decoder::{Decoder, close_frame as parse_close};
 use super::deflate::Negotiated;
 use super::encoder::Encoder;
+use super::read_buffer::ReadBuffer;
 use super::session::{
     Command, SessionError, Shared, WebSocketSession, close_frame, failed, is_close_frame, lock,
 };
@@ -24,7 +25,7 @@ use super::{CloseCode, CloseFrame, DecoderConfig, Message, WebSocketsConfig};
 use crate::http::Parsed;
 use crate::upgrade::Upgraded;
 use crate::{ApplicationCall, Error};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::pin::pin;
@@ -34,12 +35,6 @@ use std::task::Poll;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
-
-/// How much room the reader makes at a time: a 64 KiB message and its head fit in one read.
-const READ_SIZE: usize = 64 << 10;
-
-/// Below this much room the reader makes more before reading.
-const MIN_READ: usize = 4 << 10;
 
 /// Messages encoded before one write: a burst of small frames goes out in few writes.
 const BATCH: usize = 64;
@@ -110,12 +105,13 @@ pub(super) async fn run<F>(
     };
     let reader = Reader {
         io: read,
-        buf: BytesMut::new(),
+        buf: ReadBuffer::default(),
         decoder,
         incoming: Some(incoming_tx),
         shared: shared.clone(),
         raw,
         close_timeout: config.close_timeout,
+        queue_bytes: config.incoming_queue_bytes,
     };
     let writer = Writer {
         io: write,
@@ -167,6 +163,24 @@ async fn drive(handler: impl Future<Output = ()>, connection: impl Future<Output
     .await;
 }
 
+/// Queues `message` for the handler once the queue has room, in messages and in bytes.
+async fn queue(
+    tx: Option<&mpsc::Sender<Result<Message, Error>>>,
+    shared: &Shared,
+    limit: usize,
+    message: Message,
+) -> Result<(), ()> {
+    let tx = tx.ok_or(())?;
+    while shared.queued_bytes.load(Ordering::Acquire) >= limit {
+        // A permit stored by a `recv` since the load wakes this at once.
+        shared.room.notified().await;
+    }
+    shared
+        .queued_bytes
+        .fetch_add(message.len(), Ordering::AcqRel);
+    tx.send(Ok(message)).await.map_err(drop)
+}
+
 // What the writer tells the reader through `Shared::reader_state` (0 while it runs):
 /// The write side is closed: discard what still comes until the peer closes, for a while.
 const DRAIN: u8 = 1;
@@ -175,12 +189,14 @@ const ABORT: u8 = 2;
 
 struct Reader {
     io: ReadHalf<Upgraded>,
-    buf: BytesMut,
+    buf: ReadBuffer,
     decoder: Decoder,
     incoming: Option<mpsc::Sender<Result<Message, Error>>>,
     shared: Arc<Shared>,
     raw: bool,
     close_timeout: std::time::Duration,
+    /// `WebSocketsConfig::incoming_queue_bytes`.
+    queue_bytes: usize,
 }
 
 /// Why the reader stopped decoding.
@@ -211,7 +227,7 @@ impl Reader {
     async fn decode_loop(&mut self) -> ReadEnd {
         loop {
             loop {
-                match self.decoder.decode(&mut self.buf) {
+                match self.decoder.decode(&mut self.buf.current) {
                     Ok(Parsed::Complete(message)) => {
                         if let Some(end) = self.deliver(message).await {
                             return end;
@@ -229,15 +245,13 @@ impl Reader {
                     }
                 }
             }
-            let needed = self.decoder.wants().saturating_sub(self.buf.len());
-            if self.buf.capacity() - self.buf.len() < needed.max(MIN_READ) {
-                self.buf.reserve(needed.max(READ_SIZE));
-            }
+            let needed = self.decoder.wants().saturating_sub(self.buf.current.len());
+            self.buf.make_room(needed);
             let stop = self.shared.stop_reader.notified();
             let read = tokio::select! {
                 biased;
                 () = stop => return self.stop_requested(),
-                read = self.io.read_buf(&mut self.buf) => read,
+                read = self.io.read_buf(&mut self.buf.current) => read,
             };
             match read {
                 Ok(0) | Err(_) => return ReadEnd::Gone,
@@ -281,15 +295,17 @@ impl Reader {
             }
             _ => {}
         }
-        if let Some(tx) = &self.incoming {
+        if self.incoming.is_some() {
+            let len = message.len();
             let stop = self.shared.stop_reader.notified();
             tokio::select! {
                 biased;
                 () = stop => return Some(self.stop_requested()),
-                sent = tx.send(Ok(message)) => {
+                sent = queue(self.incoming.as_ref(), &self.shared, self.queue_bytes, message) => {
                     if sent.is_err() {
                         // The handler dropped its session: read on for the close handshake.
                         self.incoming = None;
+                        self.shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
                     }
                 }
             }
@@ -305,10 +321,7 @@ impl Reader {
         let discard = async {
             loop {
                 buf.clear();
-                if buf.capacity() < MIN_READ {
-                    buf.reserve(MIN_READ);
-                }
-                match io.read_buf(buf).await {
+                match io.read_buf(&mut buf.current).await {
                     Ok(0) | Err(_) => return,
                     Ok(_) => {}
                 }

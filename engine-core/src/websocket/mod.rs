@@ -45,6 +45,7 @@ mod error;
 mod extensions;
 pub mod frame;
 mod handshake;
+mod read_buffer;
 mod route;
 mod session;
 
@@ -99,6 +100,11 @@ pub struct WebSocketsConfig {
     /// Messages read ahead of the handler before the server stops reading (TCP then pushes back on
     /// the peer). Default 32.
     pub incoming_queue_size: usize,
+    /// The reader also stops reading once the messages queued for the handler hold this many
+    /// bytes (a message larger than this still goes through, alone), so that the read-ahead of
+    /// large messages stays in the kernel's socket buffer rather than the server's memory.
+    /// Default 128 KiB.
+    pub incoming_queue_bytes: usize,
     /// permessage-deflate (RFC 7692), accepted when a client offers it. Default `None` (Ktor's:
     /// the extension is opt-in): sessions are not compressed. Raw-mode routes never negotiate it.
     pub deflate: Option<DeflateConfig>,
@@ -115,6 +121,7 @@ impl Default for WebSocketsConfig {
             max_message_size: 64 << 20,
             outgoing_queue_size: 32,
             incoming_queue_size: 32,
+            incoming_queue_bytes: 128 << 10,
             deflate: None,
         }
     }

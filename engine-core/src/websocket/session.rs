@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http::StatusCode;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Notify, mpsc};
 
@@ -109,6 +109,10 @@ pub(super) struct Shared {
     /// What the reader and the session tell the writer; `writer` wakes it.
     pub(super) signals: Mutex<Signals>,
     pub(super) writer: Notify,
+    /// The bytes of the messages queued for the handler; `room` wakes the reader when the handler
+    /// takes one.
+    pub(super) queued_bytes: AtomicUsize,
+    pub(super) room: Notify,
     /// What the writer tells the reader when it is done (0 while it runs, then `driver::DRAIN` or `ABORT`);
     /// `stop_reader` wakes it.
     pub(super) reader_state: AtomicU8,
@@ -134,6 +138,14 @@ impl Shared {
     pub(super) fn signal(&self, update: impl FnOnce(&mut Signals)) {
         update(&mut lock(&self.signals));
         self.writer.notify_one();
+    }
+
+    /// The handler took `message` off the incoming queue.
+    fn taken(&self, message: &Option<Result<Message, Error>>) {
+        if let Some(Ok(message)) = message {
+            self.queued_bytes.fetch_sub(message.len(), Ordering::AcqRel);
+            self.room.notify_one();
+        }
     }
 
     pub(super) fn is_closed(&self) -> bool {
@@ -169,12 +181,18 @@ impl WebSocketSession {
     /// In raw mode ([`WebSocketRoute::web_socket_raw`](super::WebSocketRoute::web_socket_raw))
     /// every frame comes as [`Message::Frame`]: fragments, pings, pongs and Close, unanswered.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
-        self.incoming.recv().await
+        let next = self.incoming.recv().await;
+        self.shared.taken(&next);
+        next
     }
 
     /// The messages from the peer as a stream, as [`recv`](Self::recv) returns them.
     pub fn incoming(&mut self) -> impl Stream<Item = Result<Message, Error>> + Send + '_ {
-        futures_util::stream::poll_fn(|cx| self.incoming.poll_recv(cx))
+        futures_util::stream::poll_fn(|cx| {
+            let next = std::task::ready!(self.incoming.poll_recv(cx));
+            self.shared.taken(&next);
+            std::task::Poll::Ready(next)
+        })
     }
 
     /// Queues `message` for the peer; waits while the outgoing queue is full. A Close (as a
