@@ -24,7 +24,8 @@
 //!   `AutoHeadResponse`, `ConditionalHeaders`, `PartialContent`, `CachingHeaders`;
 //!   `Sessions` and `Authentication`; and the web plugins `CORS`, static files, SSE,
 //!   `XForwardedHeaders` / `ForwardedHeaders`, `HSTS`.
-//! - [`websocket`]: the WebSockets plugin (RFC 6455): handshake, `route.web_socket`, sessions.
+//! - [`websocket`]: the WebSockets plugin (RFC 6455): handshake, `route.web_socket`, sessions,
+//!   a sans-I/O frame layer and decoder, permessage-deflate (RFC 7692).
 
 mod application;
 pub mod call;

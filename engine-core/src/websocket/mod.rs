@@ -20,11 +20,17 @@
 //!
 //! ```
 //! use engine_core::Application;
-//! use engine_core::websocket::{Message, WebSocketRoute, WebSocketSession, WebSockets};
+//! use engine_core::websocket::{
+//!     DeflateConfig, Message, WebSocketRoute, WebSocketSession, WebSockets,
+//! };
 //! use std::time::Duration;
 //!
 //! let mut app = Application::new();
-//! app.install(WebSockets, |c| c.ping_period = Some(Duration::from_secs(15)));
+//! app.install(WebSockets, |c| {
+//!     c.ping_period = Some(Duration::from_secs(15));
+//!     // permessage-deflate for clients that offer it (browsers do).
+//!     c.deflate = Some(DeflateConfig::default());
+//! });
 //! app.routing(|route| {
 //!     route.web_socket("/echo", |mut session: WebSocketSession| async move {
 //!         while let Some(message) = session.recv().await {
