@@ -236,7 +236,7 @@ fn to_http_method(method: WireMethod, token: &[u8]) -> Method {
 
 /// The path's range in a target: everything before `?`, past `scheme://authority` for absolute-form.
 fn path_range(target: &[u8], form: TargetForm) -> (usize, usize) {
-    let end = memchr::memchr(b'?', target).unwrap_or(target.len());
+    let end = crate::http::chars::find_byte(target, b'?').unwrap_or(target.len());
     let start = match form {
         TargetForm::Origin => 0,
         TargetForm::Absolute => {
@@ -244,7 +244,8 @@ fn path_range(target: &[u8], form: TargetForm) -> (usize, usize) {
                 .windows(3)
                 .position(|w| w == b"://")
                 .map_or(0, |i| i + 3);
-            memchr::memchr(b'/', &target[authority..end]).map_or(end, |i| authority + i)
+            crate::http::chars::find_byte(&target[authority..end], b'/')
+                .map_or(end, |i| authority + i)
         }
         TargetForm::Authority | TargetForm::Asterisk => end,
     };

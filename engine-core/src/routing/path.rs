@@ -142,7 +142,7 @@ fn skip_slashes(path: &str) -> &str {
 
 /// Whether `path` has to be decoded before matching; without `%`, its segments are its slices.
 pub(super) fn needs_decoding(path: &str) -> bool {
-    memchr::memchr(b'%', path.as_bytes()).is_some()
+    crate::http::chars::find_byte(path.as_bytes(), b'%').is_some()
 }
 
 /// Splits and decodes every segment of `path` (before `?`, still percent-encoded; the leading `/`
@@ -157,7 +157,7 @@ pub(super) fn decode_segments(path: &str) -> Result<Vec<Cow<'_, str>>, PathError
 /// Percent-decodes one segment, borrowing it when it holds no `%`.
 pub(super) fn decode_segment(raw: &str) -> Result<Cow<'_, str>, PathError> {
     let bytes = raw.as_bytes();
-    let Some(first) = memchr::memchr(b'%', bytes) else {
+    let Some(first) = crate::http::chars::find_byte(bytes, b'%') else {
         return Ok(Cow::Borrowed(raw));
     };
     let mut decoded = Vec::with_capacity(bytes.len());
