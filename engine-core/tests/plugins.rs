@@ -336,6 +336,30 @@ async fn call_logging_logs_one_event_per_call_with_its_fields() {
 }
 
 #[tokio::test]
+async fn call_logging_logs_the_method_the_client_sent() {
+    logged();
+    let app = test_application(|app: &mut Application| {
+        app.install(engine_core::plugins::AutoHeadResponse, |_| {});
+        app.install(CallLogging, |_| {});
+        app.routing(|route| {
+            route.get("/logged/head", |call: ApplicationCall| async move {
+                call.respond_text("ok").await
+            });
+        });
+    });
+    let response = app
+        .client()
+        .request(Method::HEAD, "/logged/head", &[], Default::default())
+        .await
+        .unwrap();
+    assert_eq!(response.status, StatusCode::OK);
+    let events = events_for("/logged/head");
+    assert_eq!(events.len(), 1, "{events:?}");
+    // AutoHeadResponse routed it as a GET; the log says what arrived.
+    assert_eq!(events[0]["method"], "HEAD");
+}
+
+#[tokio::test]
 async fn call_logging_names_the_call_id() {
     logged();
     let app = test_application(|app: &mut Application| {

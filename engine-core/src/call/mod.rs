@@ -74,8 +74,7 @@ impl ApplicationCall {
         }
     }
 
-    /// The call's state for the driver to refill, if nothing else holds the call any more.
-    /// The call's state, if nothing else holds the call, as it is.
+    /// The call's state as it is, if nothing else holds the call any more.
     pub(crate) fn inner_mut(&mut self) -> Option<&mut CallInner> {
         Arc::get_mut(&mut self.inner)
     }

@@ -337,7 +337,7 @@ fn resolve_response(
     let mut state = response.lock();
     if let Some(error) = &error {
         let request = call.request();
-        tracing::error!(method = %request.method(), path = request.path(), status = %error.status_code(), %error, "call failed");
+        tracing::error!(method = %request.local_method(), path = request.path(), status = %error.status_code(), %error, "call failed");
     }
     if let Some(committed) = state.committed.take() {
         return committed;

@@ -48,7 +48,8 @@ impl Plugin for CallLogging {
                         _ => response.get_status().unwrap_or(StatusCode::NOT_FOUND),
                     };
                     let request = call.request();
-                    let method = request.method();
+                    // What the client sent, not what AutoHeadResponse made of a HEAD.
+                    let method = request.local_method();
                     let path = request.path();
                     let status = status.as_u16();
                     match call.attributes().get(&CALL_ID) {
