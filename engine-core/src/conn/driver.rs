@@ -107,7 +107,7 @@ async fn serve<I: Io>(
         out: Vec::with_capacity(config.write_buffer_size.min(16 * 1024)),
         conn: Conn::new(config),
         eof: false,
-        call: ApplicationCall::new(app, info),
+        call: ApplicationCall::new(app.clone(), info),
         fields: Vec::new(),
         timer: Timer::new(),
     };
@@ -117,6 +117,7 @@ async fn serve<I: Io>(
         match next_request(io, &mut state, reading.as_mut(), &start_read, shutdown).await {
             Ok(start) => match handle(
                 io,
+                &app,
                 &mut state,
                 reading.as_mut(),
                 &start_read,
@@ -251,6 +252,7 @@ fn recycle_fields(call: &mut ApplicationCall) -> Vec<FieldIndex> {
 /// Runs one call and writes its response; then keeps, drains or closes the connection.
 async fn handle<I: Io, R: Future<Output = ReadResult>>(
     io: &I,
+    app: &AppRuntime,
     state: &mut State,
     mut reading: Pin<&mut Option<R>>,
     start_read: &impl Fn(BytesMut) -> R,
@@ -259,9 +261,9 @@ async fn handle<I: Io, R: Future<Output = ReadResult>>(
 ) -> Result<(), Stop> {
     let wants_upgrade = start.wants_upgrade;
     prepare_call(state, start);
-    let call = state.call.clone();
-    let chain = call.inner.app.call_chain.clone();
-    let pipeline = AssertUnwindSafe(chain.execute(call.clone(), ())).catch_unwind();
+    // The chain is borrowed from the connection's `app`, and the call goes into the pipeline as
+    // its one clone: each reference count saved is an atomic read-modify-write per request.
+    let pipeline = AssertUnwindSafe(app.call_chain.execute(state.call.clone(), ())).catch_unwind();
     let watch = if wants_upgrade {
         Watch::Body
     } else {
@@ -271,10 +273,9 @@ async fn handle<I: Io, R: Future<Output = ReadResult>>(
     if shutdown.is_stopping() {
         state.conn.close_after_response();
     }
-    let committed = resolve_response(&call, outcome);
-    drop(call);
+    let (committed, plan) = resolve_response(state, outcome);
     let status = committed.status;
-    let written = write_response(io, state, reading.as_mut(), start_read, committed).await;
+    let written = write_response(io, state, reading.as_mut(), start_read, committed, plan).await;
     response_sent(io, state, status, written).await?;
     match state.conn.after_response() {
         After::KeepAlive => Ok(()),
@@ -285,19 +286,24 @@ async fn handle<I: Io, R: Future<Output = ReadResult>>(
 
 fn prepare_call(state: &mut State, start: RequestStart) {
     let fields = std::mem::take(&mut state.fields);
-    if state.call.recycle().is_none() {
-        // Something still holds the previous call (a spawned task, a body stream): start afresh.
-        let app = state.call.inner.app.clone();
-        let request = &state.call.inner.request;
-        let info = ConnectionInfo {
-            local: request.local_addr(),
-            remote: request.remote_addr(),
-        };
-        state.call = ApplicationCall::new(app, info);
+    if let Some(inner) = state.call.recycle() {
+        return fill_call(inner, start, fields);
     }
-    let Some(inner) = state.call.inner_mut() else {
-        unreachable!("recycle() just succeeded, or the call is new: it has one owner");
+    // Something still holds the previous call (a spawned task, a body stream): start afresh.
+    let app = state.call.inner.app.clone();
+    let request = &state.call.inner.request;
+    let info = ConnectionInfo {
+        local: request.local_addr(),
+        remote: request.remote_addr(),
     };
+    state.call = ApplicationCall::new(app, info);
+    let Some(inner) = state.call.inner_mut() else {
+        unreachable!("a new call has one owner");
+    };
+    fill_call(inner, start, fields);
+}
+
+fn fill_call(inner: &mut crate::call::CallInner, start: RequestStart, fields: Vec<FieldIndex>) {
     inner.request.fill(start.head, &start.parsed, fields);
     inner.body.reset(start.has_body);
 }
@@ -323,46 +329,63 @@ async fn response_sent<I: Io>(
     written
 }
 
-/// What a call's pipeline left behind, turned into a response.
+/// What a call's pipeline left behind, turned into a response, with its head encoded (one lock
+/// of the response state for both).
 fn resolve_response(
-    call: &ApplicationCall,
+    state: &mut State,
     outcome: std::thread::Result<Result<(), Error>>,
-) -> Committed {
+) -> (Committed, ResponsePlan) {
     let error = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(error),
         Err(_panic) => Some(Error::msg("the handler panicked")),
     };
+    let call = &state.call;
     let response = call.response();
-    let mut state = response.lock();
+    let mut response = response.lock();
     if let Some(error) = &error {
         let request = call.request();
         tracing::error!(method = %request.local_method(), path = request.path(), status = %error.status_code(), %error, "call failed");
     }
-    if let Some(committed) = state.committed.take() {
-        return committed;
-    }
-    match error {
-        Some(error) => {
+    let committed = match (response.committed.take(), error) {
+        (Some(committed), _) => committed,
+        (None, Some(error)) => {
             let status = error.status_code();
-            state.headers.clear();
+            response.headers.clear();
             let text = if call.application().is_development() {
                 error.to_string()
             } else {
                 status.canonical_reason().unwrap_or("Error").to_owned()
             };
-            state.content_type = Some(http::HeaderValue::from_static("text/plain; charset=utf-8"));
+            response.content_type =
+                Some(http::HeaderValue::from_static("text/plain; charset=utf-8"));
             Committed {
                 status,
                 body: ResponseBody::Bytes(Bytes::from(text)),
             }
         }
         // A handler that set only a status sends exactly that; nobody answering is a 404.
-        None => Committed {
-            status: state.status.unwrap_or(StatusCode::NOT_FOUND),
+        (None, None) => Committed {
+            status: response.status.unwrap_or(StatusCode::NOT_FOUND),
             body: ResponseBody::Empty,
         },
-    }
+    };
+    let size = match &committed.body {
+        ResponseBody::Empty | ResponseBody::Upgrade(_) | ResponseBody::Value(_) => BodySize::None,
+        ResponseBody::Bytes(data) => BodySize::Known(data.len() as u64),
+        ResponseBody::Stream {
+            length: Some(n), ..
+        } => BodySize::Known(*n),
+        ResponseBody::Stream { length: None, .. } => BodySize::Unknown,
+    };
+    let plan = state.conn.encode_head(
+        &mut state.out,
+        committed.status,
+        response.content_type.as_ref(),
+        &response.headers,
+        size,
+    );
+    (committed, plan)
 }
 
 /// What to watch for besides the future being driven.
@@ -523,34 +546,16 @@ fn body_error(error: BodyError) -> Error {
     Error::status(error.status(), error.as_str())
 }
 
-/// Writes a response: head, then the body as its kind requires.
+/// Writes a response whose head is encoded: the body as its kind requires.
 async fn write_response<I: Io, R: Future<Output = ReadResult>>(
     io: &I,
     state: &mut State,
     mut reading: Pin<&mut Option<R>>,
     start_read: &impl Fn(BytesMut) -> R,
     committed: Committed,
+    plan: ResponsePlan,
 ) -> Result<(), Stop> {
     let Committed { status, body } = committed;
-    let size = match &body {
-        ResponseBody::Empty | ResponseBody::Upgrade(_) | ResponseBody::Value(_) => BodySize::None,
-        ResponseBody::Bytes(data) => BodySize::Known(data.len() as u64),
-        ResponseBody::Stream {
-            length: Some(n), ..
-        } => BodySize::Known(*n),
-        ResponseBody::Stream { length: None, .. } => BodySize::Unknown,
-    };
-    let plan = {
-        let response = state.call.response();
-        let headers = response.lock();
-        state.conn.encode_head(
-            &mut state.out,
-            status,
-            headers.content_type.as_ref(),
-            &headers.headers,
-            size,
-        )
-    };
     match body {
         ResponseBody::Bytes(data) if plan.write_body => write_bytes(io, state, plan, data).await?,
         ResponseBody::Stream { stream, length } if plan.write_body => {
