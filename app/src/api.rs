@@ -11,17 +11,18 @@
 //!
 //! An item is `{"id": 1, "name": "apple", "quantity": 3}`; a request body is the same without the
 //! id. Every error is a JSON object `{"error": "..."}`: 415 (with `Accept: application/json`) for a
-//! body that is not `application/json`, 400 for malformed JSON, 413 past
+//! body that is not JSON (`application/json` or a `+json` type), 400 for malformed JSON, 413 past
 //! [`ApiConfig::max_body_size`], 507 past [`ApiConfig::max_items`], and 422 for a body that does
 //! not validate, with `"fields"` naming each field that is wrong and why.
 //!
-//! JSON goes in through [`receive_json`] and out through [`respond_json`] only, with serde_json
-//! directly: when the ContentNegotiation plugin lands, those two functions become its receive and
-//! respond calls and nothing else changes.
+//! JSON goes in through [`receive_json`] and out through [`respond_json`] only: the
+//! ContentNegotiation plugin's `receive_value` and typed responses, which the module installs.
+//! Every response is JSON; a client whose `Accept` excludes `application/json` gets the plugin's
+//! 406 instead, which has no JSON body.
 
 use engine_core::call::OutgoingContent;
+use engine_core::plugins::content_negotiation::{ContentNegotiation, Serializable, TypedContent};
 use engine_core::{Application, ApplicationCall, Error};
-use futures_util::StreamExt;
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -71,6 +72,10 @@ pub fn api(app: &mut Application) {
 /// The API with `config`: a module.
 pub fn api_with(config: ApiConfig) -> impl FnOnce(&mut Application) {
     move |app: &mut Application| {
+        // The application's modules share one application: the plugin is installed once.
+        if !app.is_installed::<ContentNegotiation>() {
+            app.install(ContentNegotiation, |_| {});
+        }
         app.state(Store {
             config,
             items: Mutex::new(Items::default()),
@@ -299,36 +304,27 @@ fn take_quantity(fields: &mut Map<String, Value>) -> Result<u64, &'static str> {
     }
 }
 
-/// The request body as JSON: 415 unless it is `application/json` (parameters such as `charset`
-/// allowed, RFC 8259 §11), 413 past `limit` bytes, 400 if it does not parse.
+/// The request body as JSON, read by the ContentNegotiation plugin's JSON converter: 415 unless
+/// it is `application/json` or a `+json` type (parameters and case aside, RFC 9110 §8.3.1), 413
+/// past `limit` bytes, 400 if it does not parse.
+///
+/// The limit is the call's body limit ([`ApplicationCall::limit_request_body`], what the
+/// `RequestBodyLimit` plugin sets too) rather than that plugin on the route: the plugin answers
+/// a declared length past its limit with a bare 413 before the handler runs, and this API
+/// answers every error with a JSON body.
 async fn receive_json(call: &ApplicationCall, limit: usize) -> Result<Value, ApiError> {
-    let is_json = call.request().header("content-type").is_some_and(|value| {
-        let essence = value.split(';').next().unwrap_or_default().trim();
-        essence.eq_ignore_ascii_case("application/json")
-    });
-    if !is_json {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    let mut stream = call.receive_stream().await.map_err(read_error)?;
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(read_error)?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    serde_json::from_slice(&body).map_err(|e| ApiError::MalformedJson(e.to_string()))
-}
-
-/// A body read that failed: too large for the connection's own limit, or cut short (which the
-/// client will not see an answer to anyway).
-fn read_error(error: Error) -> ApiError {
-    match error.status_code() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
-        StatusCode::BAD_REQUEST => ApiError::MalformedJson("the body could not be read".into()),
-        _ => ApiError::Internal,
-    }
+    call.limit_request_body(u64::try_from(limit).unwrap_or(u64::MAX));
+    call.receive_value::<Value>()
+        .await
+        .map_err(|error| match error.status_code() {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
+            StatusCode::BAD_REQUEST => ApiError::MalformedJson(error.source().map_or_else(
+                || "the body could not be read".to_owned(),
+                ToString::to_string,
+            )),
+            _ => ApiError::Internal,
+        })
 }
 
 /// Answers with `result`: the reply, or the error's status and JSON body.
@@ -346,25 +342,25 @@ async fn answer(call: &ApplicationCall, result: Result<Reply, ApiError>) -> Resu
                 let location = HeaderValue::try_from(format!("/api/items/{id}"))?;
                 call.response().set_header(header::LOCATION, location);
             }
-            respond_json(call, status, &body).await
+            respond_json(call, status, body).await
         }
         Err(error) => {
             if matches!(error, ApiError::UnsupportedMediaType) {
                 let accept = HeaderValue::from_static("application/json");
                 call.response().set_header(header::ACCEPT, accept);
             }
-            respond_json(call, error.status(), &error.body()).await
+            respond_json(call, error.status(), error.body()).await
         }
     }
 }
 
-/// `value` as an `application/json` response with `status`.
+/// `value` as a response with `status`, written by the ContentNegotiation plugin: JSON, its only
+/// converter (a client whose `Accept` excludes JSON gets 406).
 async fn respond_json(
     call: &ApplicationCall,
     status: StatusCode,
-    value: &impl Serialize,
+    value: Value,
 ) -> Result<(), Error> {
-    let body = serde_json::to_vec(value)?;
-    let content = OutgoingContent::bytes(body, HeaderValue::from_static("application/json"));
+    let content = OutgoingContent::from(Serializable::new(value));
     call.respond(content.with_status(status)).await
 }

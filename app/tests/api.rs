@@ -240,10 +240,65 @@ async fn bodies_that_are_not_json() {
         .unwrap();
     assert_eq!(response.status, StatusCode::CREATED);
 
+    // A `+json` type is JSON too (RFC 6839 §3.1).
+    let response = app
+        .client()
+        .request(
+            Method::POST,
+            "/api/items",
+            &[("Content-Type", "application/vnd.items+json")],
+            item.into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, StatusCode::CREATED);
+
     let malformed = send(&app, Method::POST, "/api/items", r#"{"name": "a","#).await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     let error = json_of(&malformed)["error"].as_str().unwrap().to_owned();
-    assert!(error.starts_with("malformed JSON: "), "{error}");
+    assert!(error.starts_with("malformed JSON: EOF"), "{error}");
+    let trailing = send(&app, Method::POST, "/api/items", r#"{"name":"a"} {}"#).await;
+    assert_eq!(trailing.status, StatusCode::BAD_REQUEST);
+    let error = json_of(&trailing)["error"].as_str().unwrap().to_owned();
+    assert!(error.starts_with("malformed JSON: trailing"), "{error}");
+}
+
+#[tokio::test]
+async fn accept_is_negotiated() {
+    let app = app(ApiConfig::default());
+    for accept in [
+        "application/json",
+        "application/*",
+        "*/*",
+        "text/html, */*;q=0.1",
+    ] {
+        let response = app
+            .client()
+            .request(
+                Method::GET,
+                "/api/items",
+                &[("Accept", accept)],
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status, StatusCode::OK, "{accept}");
+        assert_eq!(json_of(&response), json!([]), "{accept}");
+    }
+    // Nothing but JSON is written: an `Accept` without it is refused.
+    for path in ["/api/items", "/api/items/7"] {
+        let response = app
+            .client()
+            .request(
+                Method::GET,
+                path,
+                &[("Accept", "text/html")],
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status, StatusCode::NOT_ACCEPTABLE, "{path}");
+    }
 }
 
 #[tokio::test]
@@ -263,6 +318,19 @@ async fn limits_answer_413_and_507() {
             StatusCode::CREATED
         );
     }
+    // A body of undeclared length is cut at the limit too.
+    let mut connection = app.connect().unwrap();
+    let chunk = "x".repeat(40);
+    connection
+        .send(format!(
+            "POST /api/items HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n\
+             Transfer-Encoding: chunked\r\n\r\n28\r\n{chunk}\r\n28\r\n{chunk}\r\n0\r\n\r\n"
+        ))
+        .await
+        .unwrap();
+    let chunked = connection.read_response(false).await.unwrap();
+    assert_eq!(chunked.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(json_of(&chunked)["error"], "the body is too large");
     let full = send(&app, Method::POST, "/api/items", item).await;
     assert_eq!(full.status, StatusCode::INSUFFICIENT_STORAGE);
     assert_eq!(json_of(&full)["error"], "the collection is full");
@@ -317,13 +385,4 @@ async fn hyper_conversation(engine: Box<dyn engine_core::Engine>) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hyper_client_over_a_socket_on_tokio() {
-    hyper_conversation(Box::new(engine_tokio::TokioEngine::new())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hyper_client_over_a_socket_on_uring() {
-    common::require_uring();
-    hyper_conversation(Box::new(engine_uring::UringEngine::new())).await;
-}
+common::hyper_on_each_engine!(hyper_conversation);

@@ -25,6 +25,11 @@ pub(crate) struct App {
 
 impl App {
     pub(crate) fn start(engine: &str) -> Self {
+        Self::start_with(engine, |_| {})
+    }
+
+    /// As [`start`](Self::start), with `configure` adding to the command (flags, environment).
+    pub(crate) fn start_with(engine: &str, configure: impl FnOnce(&mut Command)) -> Self {
         let port = free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_app"));
         command.args([
@@ -37,6 +42,7 @@ impl App {
             "--workers",
             "1",
         ]);
+        configure(&mut command);
         let mut app = Self::spawn(command, &format!("{engine}-{port}"), port);
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -136,15 +142,31 @@ impl HyperClient {
         path: &str,
         json: Option<&str>,
     ) -> (http::StatusCode, http::HeaderMap, bytes::Bytes) {
+        let headers: &[(&str, &str)] = match json {
+            Some(_) => &[("content-type", "application/json")],
+            None => &[],
+        };
+        self.request(method, path, headers, json.unwrap_or_default())
+            .await
+    }
+
+    /// `method path` with `headers` and `body`; the status, headers and body.
+    pub(crate) async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (http::StatusCode, http::HeaderMap, bytes::Bytes) {
         use http_body_util::BodyExt;
         let mut request = http::Request::builder()
             .method(method)
             .uri(path)
             .header("host", "localhost");
-        if json.is_some() {
-            request = request.header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
-        let body = bytes::Bytes::from(json.unwrap_or_default().to_owned());
+        let body = bytes::Bytes::from(body.to_owned());
         let request = request.body(http_body_util::Full::new(body)).unwrap();
         self.sender.ready().await.unwrap();
         let response = self.sender.send_request(request).await.unwrap();
@@ -160,3 +182,23 @@ pub(crate) fn require_uring() {
         panic!("io_uring is unavailable here ({why}): this test needs it");
     }
 }
+
+/// Two tests running the async fn `$conversation(engine)` over a real socket: on engine-tokio, and
+/// on engine-uring (which fails where io_uring is unavailable).
+#[allow(unused_macros, reason = "each test binary uses part of this harness")]
+macro_rules! hyper_on_each_engine {
+    ($conversation:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn hyper_client_over_a_socket_on_tokio() {
+            $conversation(Box::new(engine_tokio::TokioEngine::new())).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn hyper_client_over_a_socket_on_uring() {
+            common::require_uring();
+            $conversation(Box::new(engine_uring::UringEngine::new())).await;
+        }
+    };
+}
+#[allow(unused_imports, reason = "each test binary uses part of this harness")]
+pub(crate) use hyper_on_each_engine;
