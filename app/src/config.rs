@@ -18,9 +18,20 @@
 //! [shutdown]               # seconds
 //! grace = 5
 //! timeout = 10
+//!
+//! [session]                # the login's signed session cookie
+//! key = "..."              # base64 of 32 random bytes: `openssl rand -base64 32`
+//! secure_cookie = true     # the cookie's `Secure`: off only for plain HTTP beyond localhost
 //! ```
+//!
+//! Without a session key the app generates one at start-up and logs a warning: sessions then end
+//! with the process, and no other instance accepts them. The key is a secret: give it in the file
+//! or `APP_SESSION_KEY` rather than the flag, which other users of the machine can see.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use clap::{Parser, ValueEnum};
+use engine_core::plugins::sessions::SessionKey;
 use engine_core::{Connector, ServerConfig};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -61,6 +72,19 @@ pub struct Args {
     /// A TOML configuration file; flags and environment variables override it.
     #[arg(long, env = "APP_CONFIG")]
     pub config: Option<PathBuf>,
+    /// The key that signs login sessions: base64 of 32 random bytes (`openssl rand -base64 32`).
+    /// Without one, a key is generated at start-up and sessions end with the process. Prefer the
+    /// environment variable or the file: a flag is visible to other users of the machine.
+    #[arg(
+        long,
+        env = "APP_SESSION_KEY",
+        hide_env_values = true,
+        value_name = "BASE64"
+    )]
+    pub session_key: Option<String>,
+    /// Whether the session cookie is `Secure` (HTTPS only; browsers also send it to localhost).
+    #[arg(long, env = "APP_SESSION_SECURE_COOKIE", value_name = "BOOL")]
+    pub session_secure_cookie: Option<bool>,
 }
 
 /// The configuration file's shape; every field optional.
@@ -77,6 +101,8 @@ pub struct FileConfig {
     pub timeouts: Timeouts,
     #[serde(default)]
     pub shutdown: Shutdown,
+    #[serde(default)]
+    pub session: Session,
 }
 
 /// `[limits]`.
@@ -107,11 +133,23 @@ pub struct Shutdown {
     pub timeout: Option<f64>,
 }
 
+/// `[session]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Session {
+    pub key: Option<String>,
+    pub secure_cookie: Option<bool>,
+}
+
 /// The resolved configuration.
 #[derive(Debug)]
 pub struct Settings {
     pub engine: EngineChoice,
     pub server: ServerConfig,
+    /// The key that signs login sessions; `None`: generate one at start-up.
+    pub session_key: Option<SessionKey>,
+    /// The session cookie's `Secure`: on unless configured off.
+    pub secure_cookie: bool,
 }
 
 impl Settings {
@@ -144,8 +182,31 @@ impl Settings {
         server.shutdown_grace = seconds(file.shutdown.grace, server.shutdown_grace)?;
         server.shutdown_timeout = seconds(file.shutdown.timeout, server.shutdown_timeout)?;
         let engine = args.engine.or(file.engine).unwrap_or(EngineChoice::Auto);
-        Ok(Self { engine, server })
+        let session_key = args
+            .session_key
+            .or(file.session.key)
+            .map(|key| parse_session_key(&key))
+            .transpose()?;
+        let secure_cookie = args
+            .session_secure_cookie
+            .or(file.session.secure_cookie)
+            .unwrap_or(true);
+        Ok(Self {
+            engine,
+            server,
+            session_key,
+            secure_cookie,
+        })
     }
+}
+
+/// A session key from its base64 (RFC 4648 §4, padded). The error never repeats the value: it is
+/// a secret.
+pub fn parse_session_key(base64: &str) -> Result<SessionKey, String> {
+    let bytes = STANDARD
+        .decode(base64.trim())
+        .map_err(|_| "the session key is not base64 (openssl rand -base64 32 makes one)")?;
+    SessionKey::from_slice(&bytes).map_err(|e| format!("the session key: {e}"))
 }
 
 fn apply_limits(server: &mut ServerConfig, limits: &Limits) {

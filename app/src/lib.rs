@@ -4,6 +4,10 @@
 pub mod api;
 pub mod chat;
 pub mod config;
+pub mod login;
+pub mod users;
+
+pub use login::login;
 
 use engine_core::websocket::{self, DeflateConfig, WebSocketRoute, WebSocketSession, WebSockets};
 use engine_core::{Application, ApplicationCall};
@@ -14,23 +18,6 @@ pub fn landing(app: &mut Application) {
     app.routing(|route| {
         route.get("/", |call: ApplicationCall| async move {
             call.respond_text("Hello World!").await
-        });
-    });
-}
-
-/// Login (Ktor's seed `login` module): a form posted to `/login`. Sessions arrive with the Sessions
-/// plugin; until then it checks the form and answers.
-pub fn login(app: &mut Application) {
-    app.routing(|route| {
-        route.post("/login", |call: ApplicationCall| async move {
-            let form = call.receive_form().await?;
-            match (form.get("user"), form.get("password")) {
-                (Some(user), Some(password)) if !user.is_empty() && !password.is_empty() => {
-                    let greeting = format!("Welcome, {user}!");
-                    call.respond_text(greeting).await
-                }
-                _ => call.respond_status(http::StatusCode::UNAUTHORIZED).await,
-            }
         });
     });
 }

@@ -4,6 +4,7 @@
 //! (`LISTEN_FDS`), and readiness and the stop are reported to `NOTIFY_SOCKET`.
 
 use app::config::{Args, EngineChoice, Settings};
+use app::login::{LoginConfig, login_with};
 use clap::Parser;
 use engine_core::systemd::{self, SystemdNotify};
 use engine_core::{Application, Engine, ServerConfig, embedded_server};
@@ -36,8 +37,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         None => tracing::info!(engine = engine.name(), listen, workers, "starting"),
     }
+    let mut login = match settings.session_key {
+        Some(key) => LoginConfig::new(key),
+        None => LoginConfig::with_generated_key(),
+    };
+    login.secure_cookie = settings.secure_cookie;
     embedded_server(engine, settings.server, app::landing)
-        .module(app::login)
+        .module(login_with(login))
         .module(app::techempower)
         .module(app::api::api)
         .module(app::chat::chat)

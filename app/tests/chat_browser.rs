@@ -1,7 +1,8 @@
 //! The chat page in a real browser: headless Chromium, driven over the Chrome DevTools protocol
 //! (CDP, a WebSocket the browser opens), with two pages in the room on each engine. Each page's
 //! own JavaScript connects to `/ws/chat`, sends what is typed, and renders what arrives; the test
-//! types into one page and reads the other's DOM.
+//! types into one page and reads the other's DOM. The same browser then logs in through the login
+//! form, keeps the session cookie in its own jar, and logs out.
 //!
 //! Needs Debian's `chromium`: installed with `apt-get install -y chromium` when it is missing and
 //! apt can be used (root). Where neither is possible the test prints a SKIP line and passes.
@@ -9,6 +10,8 @@
 mod common;
 
 use app::chat::chat;
+use app::login::{LoginConfig, login_with};
+use engine_core::plugins::sessions::SessionKey;
 use engine_core::{Engine, ServerConfig, embedded_server};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -287,6 +290,78 @@ async fn two_pages_talk(cdp: &mut Cdp, engine: Box<dyn Engine>) {
     .await;
 }
 
+/// Fills the page's form `fields` (name, value) and submits the form. The submit is left to a
+/// timer, so that the evaluation returns before the page navigates away.
+async fn fill(cdp: &mut Cdp, session: &str, fields: &[(&str, &str)]) {
+    let mut script = String::new();
+    for (name, value) in fields {
+        script += &format!(
+            "document.querySelector('input[name={name}]').value = {};",
+            json!(value)
+        );
+    }
+    script += "setTimeout(() => document.querySelector('form').submit(), 0); true";
+    assert_eq!(cdp.eval(session, &script).await, json!(true));
+}
+
+/// The login form, `/me` and logout, as a browser does them: redirects followed, the cookie kept
+/// by the browser (`HttpOnly`: no script sees it).
+async fn log_in_and_out(cdp: &mut Cdp, engine: Box<dyn Engine>) {
+    let key = SessionKey::from_slice(&[9; 32]).unwrap();
+    let mut server = embedded_server(
+        engine,
+        ServerConfig::listen("127.0.0.1", 0),
+        login_with(LoginConfig::new(key)),
+    );
+    server.start(false).unwrap();
+    // `localhost`: a potentially trustworthy origin, to which the browser sends `Secure` cookies.
+    let base = format!("http://localhost:{}", server.local_addrs()[0].port());
+    let page = cdp.open(&format!("{base}/me")).await;
+    let on_form = "location.pathname === '/login' && !!document.querySelector('form')";
+    cdp.wait_for(&page, on_form, "/me sends a stranger to the form")
+        .await;
+    fill(cdp, &page, &[("user", "ada"), ("password", "wrong")]).await;
+    let refused = "!!document.querySelector('[role=alert]')";
+    cdp.wait_for(&page, refused, "a wrong password shows the form again")
+        .await;
+    fill(
+        cdp,
+        &page,
+        &[("user", "ada"), ("password", "analytical-engine")],
+    )
+    .await;
+    let logged_in =
+        "location.pathname === '/me' && document.getElementById('user').textContent === 'ada'";
+    cdp.wait_for(&page, logged_in, "the login lands on /me")
+        .await;
+    assert_eq!(
+        cdp.eval(&page, "document.cookie.includes('app_session')")
+            .await,
+        json!(false),
+        "the session cookie is HttpOnly"
+    );
+    // A reload is let in with the cookie the browser kept.
+    cdp.eval(&page, "setTimeout(() => location.reload(), 0); true")
+        .await;
+    cdp.wait_for(&page, logged_in, "a reload stays logged in")
+        .await;
+    cdp.eval(
+        &page,
+        "setTimeout(() => document.querySelector('form').submit(), 0); true",
+    )
+    .await;
+    cdp.wait_for(&page, on_form, "logout lands on the form")
+        .await;
+    cdp.eval(
+        &page,
+        &format!("setTimeout(() => location.href = '{base}/me', 0); true"),
+    )
+    .await;
+    cdp.wait_for(&page, on_form, "after logout /me sends to the form again")
+        .await;
+    server.stop(Duration::from_secs(1), Duration::from_secs(2));
+}
+
 /// The target a page session is attached to.
 async fn target_of(cdp: &mut Cdp, session: &str) -> Value {
     let info = cdp
@@ -307,6 +382,8 @@ async fn two_pages_in_headless_chromium() {
     let mut browser = Browser::launch(&path);
     let mut cdp = Cdp::connect(&browser.devtools_url()).await;
     two_pages_talk(&mut cdp, Box::new(engine_tokio::TokioEngine::new())).await;
+    log_in_and_out(&mut cdp, Box::new(engine_tokio::TokioEngine::new())).await;
     common::require_uring();
     two_pages_talk(&mut cdp, Box::new(engine_uring::UringEngine::new())).await;
+    log_in_and_out(&mut cdp, Box::new(engine_uring::UringEngine::new())).await;
 }

@@ -1,4 +1,4 @@
-//! The app's modules on the in-memory engine.
+//! The app's modules on the in-memory engine, installed together as `main.rs` installs them.
 
 use engine_core::Application;
 use engine_core::testing::test_application;
@@ -8,6 +8,9 @@ fn app() -> engine_core::testing::TestApplication {
     test_application(|app: &mut Application| {
         app::landing(app);
         app::login(app);
+        app::techempower(app);
+        app::api::api(app);
+        app::chat::chat(app);
     })
 }
 
@@ -19,19 +22,32 @@ async fn landing_says_hello() {
 }
 
 #[tokio::test]
-async fn login_checks_the_form() {
+async fn login_beside_the_other_modules() {
     let app = app();
     let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let body = "user=ada&password=analytical-engine";
     let ok = app
         .client()
-        .request(Method::POST, "/login", &form, "user=ada&password=x".into())
+        .request(Method::POST, "/login", &form, body.into())
         .await
         .unwrap();
-    assert_eq!(ok.text(), "Welcome, ada!");
-    let refused = app
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let cookie = ok.header("set-cookie").unwrap().split(';').next().unwrap();
+    let me = app
         .client()
-        .request(Method::POST, "/login", &form, "user=ada".into())
+        .request(
+            Method::GET,
+            "/me",
+            &[("Cookie", cookie)],
+            Default::default(),
+        )
         .await
         .unwrap();
-    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(me.text().contains(">ada<"), "{}", me.text());
+    let api = app.client().get("/api/items").await.unwrap();
+    assert_eq!(api.text(), "[]");
+    assert_eq!(
+        app.client().get("/plaintext").await.unwrap().text(),
+        "Hello, World!"
+    );
 }
