@@ -47,14 +47,22 @@ run_rounds() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-print_table() { # item column, rate column, cpu column
-  echo "| server | $1 | $2 (median) | $3 (median) |"
-  echo "|---|---|---|---|"
+print_table() { # item column, rate column, cpu column; REFERENCE (a server) adds ratio columns
+  local ref=${REFERENCE:-}
+  echo "| server | $1 | $2 (median) | $3 (median) |${ref:+ vs $ref: rate, CPU |}"
+  echo "|---|---|---|---|${ref:+---|}"
   for item in $ITEMS; do
     for server in $SERVERS; do
       rate=$(awk -v s="$server" -v i="$item" '$1 == s && $2 == i { print $3 }' "$RESULTS" | median)
       cpu=$(awk -v s="$server" -v i="$item" '$1 == s && $2 == i { print $4 }' "$RESULTS" | median)
-      echo "| $server | $item | $rate | $cpu |"
+      ratio=
+      if [ -n "$ref" ] && [ "$server" != "$ref" ]; then
+        ref_rate=$(awk -v s="$ref" -v i="$item" '$1 == s && $2 == i { print $3 }' "$RESULTS" | median)
+        ref_cpu=$(awk -v s="$ref" -v i="$item" '$1 == s && $2 == i { print $4 }' "$RESULTS" | median)
+        ratio=$(awk -v r="$rate" -v rr="$ref_rate" -v c="$cpu" -v rc="$ref_cpu" \
+          'BEGIN { if (rr > 0 && rc > 0) printf "%.2fx, %.2fx", r / rr, c / rc }')
+      fi
+      echo "| $server | $item | $rate | $cpu |${ref:+ $ratio |}"
     done
   done
 }

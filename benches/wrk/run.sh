@@ -50,4 +50,4 @@ measure() { # server test -> "req/s requests"
 }
 
 run_rounds
-print_table test req/s "server CPU µs/req"
+REFERENCE=${REFERENCE-hyper} print_table test req/s "server CPU µs/req"

@@ -45,4 +45,4 @@ measure() { # server size -> "messages/s messages"
 }
 
 run_rounds
-print_table "message size" messages/s "server CPU µs/message"
+REFERENCE=${REFERENCE-bare} print_table "message size" messages/s "server CPU µs/message"
