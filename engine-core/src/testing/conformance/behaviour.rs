@@ -3,6 +3,7 @@
 //! bytes the client reads, and what the client sends is what the handler reads.
 
 use super::EngineUnderTest;
+use super::logs::{errors_logged_for, record_errors};
 use super::support::*;
 use crate::call::IncomingBody;
 use crate::pipeline::BoxFuture;
@@ -159,16 +160,36 @@ pub fn query_parameters_reach_handler(engine: &dyn EngineUnderTest) -> BoxFuture
             );
             call.respond_text(seen).await
         });
-        let response = exchange(
-            &*server,
-            &get("/search?single=1&list=a&list=b&semi=x;y&enc=value%261%2B2+3&auto"),
-        )
-        .await;
+        // One keep-alive connection: a recycled call must not keep the last request's parameters.
+        let mut conn = connect(&*server).await;
+        conn.send(get(
+            "/search?single=1&list=a&list=b&semi=x;y&enc=value%261%2B2+3&auto",
+        ))
+        .await
+        .unwrap();
+        let response = conn.read_response(false).await.unwrap();
         assert_eq!(
             response.text(),
             "single=Some(\"1\")\nlist=[\"a\", \"b\"]\nmissing=None []\nsemicolon=Some(\"x;y\")\n\
              raw=Some(\"value%261%2B2+3\")\ndecoded=Some(\"value&1+2 3\")\nauto=true Some(\"\")\n"
         );
+        // `?auto` alone: present, with an empty value; a query without it does not have it.
+        for (query, auto) in [
+            ("?auto", "true Some(\"\")"),
+            ("?auto=", "true Some(\"\")"),
+            ("", "false None"),
+        ] {
+            conn.send(get(&format!("/search{query}"))).await.unwrap();
+            let response = conn.read_response(false).await.unwrap();
+            assert_eq!(
+                response.text(),
+                format!(
+                    "single=None\nlist=[]\nmissing=None []\nsemicolon=None\nraw=None\n\
+                     decoded=None\nauto={auto}\n"
+                ),
+                "{query:?}"
+            );
+        }
     })
 }
 
@@ -337,37 +358,59 @@ pub fn plugin_rewrites_request_headers_and_body(engine: &dyn EngineUnderTest) ->
     })
 }
 
-/// The path at which each failing interceptor fails.
-const FAILING_PATHS: [&str; 7] = [
-    "/setup",
-    "/monitoring",
-    "/plugins",
-    "/call",
-    "/fallback",
-    "/receive",
-    "/send",
-];
+/// The path at which the interceptor in `phase` of `pipeline` fails: `/fail/call/Setup`, ...
+fn failing_path(pipeline: &str, phase: crate::pipeline::Phase) -> String {
+    format!("/fail/{pipeline}/{}", phase.name())
+}
 
-/// A module with an interceptor in every phase of the call pipeline, one in the receive pipeline
-/// and one in the send pipeline, each failing for its own path; the handler receives and responds.
-fn failing_interceptors_module() -> Box<dyn Module> {
-    fn fail(path: &str) -> Result<(), Error> {
-        Err(Error::msg(format!(
-            "interceptor failed at {path} (expected by the test)"
-        )))
+/// Every path at which an interceptor fails: one per phase of the call, receive and send pipelines.
+fn failing_paths() -> Vec<String> {
+    let call = CallPipeline::PHASES.map(|phase| failing_path("call", phase));
+    let receive = ReceivePipeline::PHASES.map(|phase| failing_path("receive", phase));
+    let send = SendPipeline::PHASES.map(|phase| failing_path("send", phase));
+    call.into_iter().chain(receive).chain(send).collect()
+}
+
+/// Fails when the request's path is `at`.
+fn fail_at(path: &str, at: &str) -> Result<(), Error> {
+    if path == at {
+        return Err(Error::msg(format!(
+            "interceptor failed at {at} (expected by the test)"
+        )));
     }
+    Ok(())
+}
+
+/// A module with an interceptor in every phase of the call, receive and send pipelines, each
+/// failing for its own path; the handler receives and responds.
+fn failing_interceptors_module() -> Box<dyn Module> {
     Box::new(|app: &mut Application| {
-        for (phase, at) in CallPipeline::PHASES.into_iter().zip(FAILING_PATHS) {
+        for phase in CallPipeline::PHASES {
+            let at = failing_path("call", phase);
             app.call_pipeline().intercept_boxed(phase, move |ctx| {
-                let path = ctx.context.request().path().to_owned();
-                Box::pin(async move { if path == at { fail(at) } else { Ok(()) } })
+                let failed = fail_at(ctx.context.request().path(), &at);
+                Box::pin(async move { failed })
+            });
+        }
+        for phase in ReceivePipeline::PHASES {
+            let at = failing_path("receive", phase);
+            app.receive_pipeline().intercept_boxed(phase, move |ctx| {
+                let failed = fail_at(ctx.context.request().path(), &at);
+                Box::pin(async move { failed })
+            });
+        }
+        for phase in SendPipeline::PHASES {
+            let at = failing_path("send", phase);
+            app.send_pipeline().intercept_boxed(phase, move |ctx| {
+                let failed = fail_at(ctx.context.request().path(), &at);
+                Box::pin(async move { failed })
             });
         }
         app.call_pipeline()
             .intercept_boxed(CallPipeline::CALL, |ctx| {
                 let call = ctx.context.clone();
                 Box::pin(async move {
-                    if call.request().path() == "/fallback" {
+                    if call.request().path().ends_with("/Fallback") {
                         // Nothing answers: the Fallback phase has its turn.
                         return Ok(());
                     }
@@ -375,38 +418,18 @@ fn failing_interceptors_module() -> Box<dyn Module> {
                     call.respond_text(format!("ok {}", body.len())).await
                 })
             });
-        app.receive_pipeline()
-            .intercept_boxed(ReceivePipeline::BEFORE, |ctx| {
-                let path = ctx.context.request().path().to_owned();
-                Box::pin(async move {
-                    if path == "/receive" {
-                        fail("/receive")
-                    } else {
-                        Ok(())
-                    }
-                })
-            });
-        app.send_pipeline()
-            .intercept_boxed(SendPipeline::BEFORE, |ctx| {
-                let path = ctx.context.request().path().to_owned();
-                Box::pin(async move {
-                    if path == "/send" {
-                        fail("/send")
-                    } else {
-                        Ok(())
-                    }
-                })
-            });
     })
 }
 
-/// A failing interceptor in any phase of the call pipeline, in the receive pipeline and in the send
-/// pipeline is a 500; the connection and the server go on.
+/// A failing interceptor in any phase of the call pipeline, of the receive pipeline and of the
+/// send pipeline is a 500 that names nothing internal, with one logged error; the connection and
+/// the server go on.
 pub fn failing_interceptor_in_any_phase_is_500(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
     Box::pin(async move {
+        record_errors();
         let server = engine.start(Default::default(), failing_interceptors_module());
         let mut conn = connect(&*server).await;
-        for path in FAILING_PATHS {
+        for path in failing_paths() {
             conn.send(format!(
                 "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"
             ))
@@ -422,6 +445,7 @@ pub fn failing_interceptor_in_any_phase_is_500(engine: &dyn EngineUnderTest) -> 
             conn.send(get("/ok")).await.unwrap();
             let next = conn.read_response(false).await.unwrap();
             assert_eq!(next.text(), "ok 0", "after {path}");
+            assert_eq!(errors_logged_for(&path), 1, "errors logged for {path}");
         }
     })
 }

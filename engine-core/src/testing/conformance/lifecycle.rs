@@ -1,18 +1,16 @@
 //! Lifecycle cases: aborted response bodies, clients that leave, late request bodies, protocol
-//! upgrade, long-lived streams and stopping (CONFORMANCE.md "Connection and framing", "Bad input"
-//! on truncated bodies, "SSE" and "Lifecycle").
+//! upgrade and long-lived streams (CONFORMANCE.md "Connection and framing", "Bad input" on
+//! truncated bodies, and "SSE").
 
 use super::support::*;
 use super::{EngineUnderTest, TestServer};
 use crate::Error;
 use crate::call::{OutgoingContent, ResponseBody};
 use crate::pipeline::BoxFuture;
-use crate::testing::ResponseReader;
 use bytes::Bytes;
 use futures_core::Stream;
 use http::{HeaderValue, StatusCode};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long the server may take to notice that a client left or a body failed.
@@ -43,30 +41,35 @@ fn endless_server(engine: &dyn EngineUnderTest, live: &Liveness) -> Box<dyn Test
     })
 }
 
+/// A server whose responses are a stream that yields `first part`, pauses (so that the head and
+/// the first part are flushed), then fails; `/ok` is answered whole.
+fn failing_stream_server(engine: &dyn EngineUnderTest) -> Box<dyn TestServer> {
+    serve(engine, |call| async move {
+        if call.request().path() == "/ok" {
+            return call.respond_text("ok").await;
+        }
+        let parts = futures_util::stream::unfold(0, |step| async move {
+            match step {
+                0 => Some((Ok(Bytes::from_static(b"first part")), 1)),
+                1 => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let error = Error::msg("the body failed midway (expected by the test)");
+                    Some((Err(error), 2))
+                }
+                _ => None,
+            }
+        });
+        call.respond_stream(parts, HeaderValue::from_static("text/plain"))
+            .await
+    })
+}
+
 /// A response body stream that fails after its head and first chunk went out aborts the
 /// connection: the client sees the connection end without the last chunk, never a complete body
 /// and never a hang.
 pub fn stream_failing_midway_aborts_connection(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let server = serve(engine, |call| async move {
-            if call.request().path() == "/ok" {
-                return call.respond_text("ok").await;
-            }
-            let parts = futures_util::stream::unfold(0, |step| async move {
-                match step {
-                    0 => Some((Ok(Bytes::from_static(b"first part")), 1)),
-                    1 => {
-                        // A pause, so that the head and the first chunk are flushed before it fails.
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        let error = Error::msg("the body failed midway (expected by the test)");
-                        Some((Err(error), 2))
-                    }
-                    _ => None,
-                }
-            });
-            call.respond_stream(parts, HeaderValue::from_static("text/plain"))
-                .await
-        });
+        let server = failing_stream_server(engine);
         let mut conn = connect(&*server).await;
         conn.send(get("/")).await.unwrap();
         let raw = read_until_closed(&mut conn, NOTICE).await;
@@ -455,86 +458,6 @@ pub fn long_lived_stream_does_not_delay_others(engine: &dyn EngineUnderTest) -> 
         assert_eq!(other.text(), "prompt");
         events.read_exact(&mut event).await.unwrap();
         assert_eq!(&event, b"c\r\ndata: tick\n\n\r\n");
-    })
-}
-
-/// `stop(grace, timeout)` lets an in-flight request finish within the grace period, completes in
-/// under twice the grace period, and afterwards connections are refused (or closed unanswered).
-pub fn stop_lets_in_flight_request_finish(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
-    Box::pin(async move {
-        let live = Liveness::default();
-        let handlers = live.clone();
-        let server: Arc<dyn TestServer> = Arc::from(serve(engine, move |call| {
-            let guard = handlers.guard();
-            async move {
-                let _guard = guard;
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                call.respond_text("finished in grace").await
-            }
-        }));
-        let mut conn = connect(&*server).await;
-        conn.send(get("/")).await.unwrap();
-        assert!(eventually(NOTICE, || live.started() == 1).await);
-        let grace = Duration::from_secs(2);
-        let started = Instant::now();
-        let stopping = server.clone();
-        let stop = tokio::task::spawn_blocking(move || stopping.stop(grace, grace * 2));
-        let response = tokio::time::timeout(grace, conn.read_response(false))
-            .await
-            .expect("the response within the grace period")
-            .expect("a complete response");
-        assert_eq!(response.status, StatusCode::OK);
-        assert_eq!(response.text(), "finished in grace");
-        assert!(conn.is_closed().await, "the connection closes after it");
-        drop(conn);
-        stop.await.expect("stop returns");
-        let took = started.elapsed();
-        assert!(took < grace * 2, "stop took {took:?}");
-        assert_refused(&*server).await;
-    })
-}
-
-/// After a stop, a connection is refused, or closed without a response.
-async fn assert_refused(server: &dyn TestServer) {
-    let Ok(stream) = server.connect().await else {
-        return;
-    };
-    let mut conn = ResponseReader::new(stream);
-    let _ = conn.send(get("/")).await;
-    let answer = tokio::time::timeout(NOTICE, conn.read_response(false))
-        .await
-        .expect("a connection after stop is refused or closed, not left hanging");
-    assert!(answer.is_err(), "a response after stop: {answer:?}");
-}
-
-/// Stopping closes idle keep-alive connections at once, used or fresh.
-pub fn stop_closes_idle_connections(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
-    Box::pin(async move {
-        let server: Arc<dyn TestServer> = Arc::from(serve(engine, |call| async move {
-            call.respond_text("then idle").await
-        }));
-        let mut used = connect(&*server).await;
-        used.send(get("/")).await.unwrap();
-        assert_eq!(used.read_response(false).await.unwrap().text(), "then idle");
-        let mut fresh = connect(&*server).await;
-        let stopping = server.clone();
-        let stop = tokio::task::spawn_blocking(move || {
-            stopping.stop(Duration::from_secs(5), Duration::from_secs(10));
-        });
-        let within = Duration::from_secs(1);
-        let closed = tokio::time::timeout(within, async {
-            (used.is_closed().await, fresh.is_closed().await)
-        })
-        .await;
-        assert!(
-            matches!(closed, Ok((true, true))),
-            "idle connections closed within {within:?} of stop: {closed:?}"
-        );
-        drop((used, fresh));
-        tokio::time::timeout(Duration::from_secs(10), stop)
-            .await
-            .expect("stop returns")
-            .expect("stop returns");
     })
 }
 

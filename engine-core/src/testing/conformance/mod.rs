@@ -1,7 +1,8 @@
 //! The engine conformance suite: one set of cases, written once, run by every engine's tests through
 //! [`conformance_suite!`](crate::conformance_suite). Cases talk raw HTTP/1.1 bytes to a server over
 //! whatever connection the engine under test provides (a socket, or the in-memory pipe), so they
-//! check the wire, not an API. `shared/CONFORMANCE.md` lists what they cover.
+//! check the wire, not an API. `shared/CONFORMANCE.md` lists what they must cover, and
+//! `COVERAGE.md` beside this file maps each of its bullets to the cases that check it.
 
 use crate::engine::{Connector, EmbeddedServer, Engine, ServerConfig, embedded_server};
 use crate::pipeline::BoxFuture;
@@ -12,24 +13,29 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+mod bad_input;
 mod behaviour;
 mod content;
 mod framing;
 mod hooks;
 mod lifecycle;
+mod logs;
 mod sessions_auth;
+mod shutdown;
 mod startup;
 mod support;
 mod web;
 mod websocket;
 mod websocket_wire;
 
+pub use bad_input::*;
 pub use behaviour::*;
 pub use content::*;
 pub use framing::*;
 pub use hooks::*;
 pub use lifecycle::*;
 pub use sessions_auth::*;
+pub use shutdown::*;
 pub use startup::*;
 pub use web::*;
 pub use websocket::*;
@@ -149,6 +155,8 @@ macro_rules! conformance_suite {
             ignored_bodies_are_drained,
             get_with_body_is_echoed,
             content_length_over_2_31_is_413,
+            body_over_configured_limit_is_413,
+            unread_body_past_drain_limit_closes_after_response,
             expect_continue_only_when_reading,
             expect_continue_not_sent_when_unread,
             expect_continue_ignored_for_http10,
@@ -159,10 +167,12 @@ macro_rules! conformance_suite {
             bad_requests_get_their_status,
             handler_failure_is_500_and_connection_goes_on,
             handler_panic_is_500,
+            development_error_body_names_the_error,
             status_only_response,
             empty_routing_is_404,
             date_header_on_every_response,
             header_timeout_gives_408,
+            slow_header_trickle_gets_408,
             idle_connection_is_closed,
             write_timeout_closes_a_stalled_connection,
             two_listeners_report_real_ports,
@@ -189,6 +199,7 @@ macro_rules! conformance_suite {
             long_lived_stream_does_not_delay_others,
             stop_lets_in_flight_request_finish,
             stop_closes_idle_connections,
+            stop_ends_requests_still_running_at_the_timeout,
             server_header_from_application_appears_once,
             redirects_carry_location,
             plugins_phase_redirect_skips_handler,

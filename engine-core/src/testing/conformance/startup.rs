@@ -4,6 +4,7 @@ use super::support::*;
 use super::{EngineUnderTest, TestServer};
 use crate::engine::{Connector, EmbeddedServer, ServerConfig, embedded_server};
 use crate::pipeline::BoxFuture;
+use crate::plugins::CallOrigin;
 use crate::{Application, ApplicationCall, Error, LifecycleEvent, Module};
 use http::StatusCode;
 use std::net::{SocketAddr, TcpListener};
@@ -33,26 +34,43 @@ fn listen(ports: &[(&str, u16)]) -> ServerConfig {
     }
 }
 
+/// Answers with the local address the connection reached, and the server host and port the
+/// request names (its origin: from `Host`, or the local address without one).
 fn where_am_i() -> Box<dyn Module> {
     handler_module(|call| async move {
+        let origin = call.origin();
         let text = format!(
-            "{} {}",
+            "{} {} {}",
             call.request().local_addr(),
-            call.request().header("host").unwrap_or_default()
+            origin.host,
+            origin.port
         );
         call.respond_text(text).await
     })
 }
 
+/// What [`where_am_i`] answers for a request to `addr` that names it in `Host`.
+fn here(addr: SocketAddr) -> String {
+    format!("{addr} {} {}", addr.ip(), addr.port())
+}
+
+/// `GET /` to `addr` with `Host: addr`.
 async fn ask(server: &dyn TestServer, addr: SocketAddr) -> String {
+    ask_with(
+        server,
+        addr,
+        &format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+    )
+    .await
+}
+
+async fn ask_with(server: &dyn TestServer, addr: SocketAddr, request: &str) -> String {
     let stream = server
         .connect_to(addr)
         .await
         .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
     let mut conn = crate::testing::ResponseReader::new(stream);
-    conn.send(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n"))
-        .await
-        .unwrap();
+    conn.send(request).await.unwrap();
     conn.read_response(false).await.unwrap().text()
 }
 
@@ -72,7 +90,7 @@ pub fn two_listeners_report_real_ports(engine: &dyn EngineUnderTest) -> BoxFutur
         assert_ne!(addrs[0].port(), 0, "port 0 resolved to the real port");
         assert_eq!(addrs[1].port(), fixed);
         for addr in addrs {
-            assert_eq!(ask(&*server, addr).await, format!("{addr} {addr}"));
+            assert_eq!(ask(&*server, addr).await, here(addr));
         }
     })
 }
@@ -102,6 +120,12 @@ pub fn port_in_use_fails_and_leaks_nothing(engine: &dyn EngineUnderTest) -> BoxF
             again.is_ok(),
             "port {other} of the failed start is free again"
         );
+        let addr = first.addr().expect("an address");
+        assert_eq!(
+            ask(&*first, addr).await,
+            here(addr),
+            "the first server serves on"
+        );
     })
 }
 
@@ -114,10 +138,16 @@ pub fn failing_module_fails_start_once(engine: &dyn EngineUnderTest) -> BoxFutur
             counted.fetch_add(1, Ordering::SeqCst);
             Err(Error::msg("the database is unreachable"))
         });
-        let result = engine.try_start(listen(&[("127.0.0.1", 0)]), module);
+        let port = free_port();
+        let result = engine.try_start(listen(&[("127.0.0.1", port)]), module);
         let error = result.err().expect("start fails").to_string();
         assert!(error.contains("the database is unreachable"), "{error}");
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+        let again = engine.try_start(listen(&[("127.0.0.1", port)]), where_am_i());
+        assert!(
+            again.is_ok(),
+            "port {port} of the failed start is free again"
+        );
     })
 }
 
@@ -145,7 +175,14 @@ pub fn ipv6_requests_see_host_and_port(engine: &dyn EngineUnderTest) -> BoxFutur
             .expect("start on [::1]");
         let addr = server.addr().expect("an address");
         assert!(addr.is_ipv6() && addr.ip().is_loopback(), "{addr}");
-        assert_eq!(ask(&*server, addr).await, format!("{addr} {addr}"));
+        // `Host: [::1]:port`: the host without its brackets, and the port.
+        assert_eq!(
+            ask(&*server, addr).await,
+            format!("{addr} ::1 {}", addr.port())
+        );
+        // No `Host` (HTTP/1.0): the address the connection reached.
+        let bare = ask_with(&*server, addr, "GET / HTTP/1.0\r\n\r\n").await;
+        assert_eq!(bare, format!("{addr} ::1 {}", addr.port()));
     })
 }
 
@@ -256,28 +293,29 @@ fn multipart_body(boundary: &str, lines: usize) -> String {
     )
 }
 
+/// Answers with each part's name, file name and content, parts separated by `|`.
 fn multipart_summary() -> Box<dyn Module> {
     handler_module(|call| async move {
         let mut multipart = call.receive_multipart().await?;
         let mut summary = Vec::new();
         while let Some(part) = multipart.next_part().await? {
-            let mut bytes = 0;
-            let mut lines = 0;
+            let mut content = Vec::new();
             while let Some(chunk) = multipart.part_chunk().await? {
-                bytes += chunk.len();
-                lines += chunk.iter().filter(|&&b| b == b'\n').count();
+                content.extend_from_slice(&chunk);
             }
             summary.push(format!(
-                "{}:{}:{bytes}:{lines}",
+                "{}:{}:{}",
                 part.name,
-                part.filename.unwrap_or_default()
+                part.filename.unwrap_or_default(),
+                String::from_utf8_lossy(&content)
             ));
         }
-        call.respond_text(summary.join(",")).await
+        call.respond_text(summary.join("|")).await
     })
 }
 
-/// multipart/form-data with a field and a file part, the file streamed: 10 lines, then 10,000.
+/// multipart/form-data with a field and a file part, the file streamed: 10 lines, then 10,000;
+/// both parts arrive byte for byte.
 pub fn multipart_field_and_file_parts(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         let server = engine.start(ServerConfig::default(), multipart_summary());
@@ -287,9 +325,16 @@ pub fn multipart_field_and_file_parts(engine: &dyn EngineUnderTest) -> BoxFuture
                 "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
             );
-            let file_bytes: usize = (0..lines).map(|i| format!("line {i}\r\n").len()).sum();
-            let expected = format!("title::6:0,upload:lines.txt:{file_bytes}:{lines}");
-            assert_eq!(exchange(&*server, &request).await.text(), expected);
+            let file: String = (0..lines).map(|i| format!("line {i}\r\n")).collect();
+            let expected = format!("title::report|upload:lines.txt:{file}");
+            let response = exchange(&*server, &request).await;
+            assert_eq!(response.status, StatusCode::OK, "{lines} lines");
+            assert!(
+                response.text() == expected,
+                "{lines} lines: the parts differ ({} bytes back, {} expected)",
+                response.body.len(),
+                expected.len()
+            );
         }
     })
 }
