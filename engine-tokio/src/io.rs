@@ -20,6 +20,7 @@ use std::net::Shutdown;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -32,7 +33,8 @@ const MIN_READ: usize = 4 * 1024;
 #[derive(Debug)]
 pub(crate) struct TokioIo {
     read: Mutex<OwnedReadHalf>,
-    write: Mutex<OwnedWriteHalf>,
+    /// `None` once [`Io::reset`] has forgotten it.
+    write: Mutex<Option<OwnedWriteHalf>>,
 }
 
 /// Takes a half's lock. Nothing panics while it is held, so a poisoned lock is still consistent.
@@ -45,7 +47,7 @@ impl TokioIo {
         let (read, write) = stream.into_split();
         Self {
             read: Mutex::new(read),
-            write: Mutex::new(write),
+            write: Mutex::new(Some(write)),
         }
     }
 
@@ -69,7 +71,11 @@ impl TokioIo {
 
     async fn write_slice(&self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
-            let n = poll_fn(|cx| Pin::new(&mut *lock(&self.write)).poll_write(cx, data)).await?;
+            let n = poll_fn(|cx| match &mut *lock(&self.write) {
+                Some(write) => Pin::new(write).poll_write(cx, data),
+                None => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+            })
+            .await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
@@ -124,9 +130,20 @@ impl Io for TokioIo {
         let _ = self.shutdown(Shutdown::Both);
     }
 
+    fn reset(&self) {
+        // A zero linger makes the close that ends the connection (when the driver drops it) send
+        // RST instead of FIN. Dropping the write half would first shut the write side, a FIN that
+        // the client takes for the end: forgotten, it leaves the socket to the read half's drop.
+        let _ = SockRef::from(lock(&self.read).as_ref()).set_linger(Some(Duration::ZERO));
+        if let Some(write) = lock(&self.write).take() {
+            write.forget();
+        }
+    }
+
     fn into_upgraded(self) -> io::Result<Box<dyn UpgradedIo>> {
         let read = self.read.into_inner().unwrap_or_else(|p| p.into_inner());
         let write = self.write.into_inner().unwrap_or_else(|p| p.into_inner());
+        let write = write.ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
         let stream = read
             .reunite(write)
             .map_err(|_| io::Error::other("the halves of one stream did not reunite"))?;

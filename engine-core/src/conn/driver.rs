@@ -77,6 +77,8 @@ pub async fn serve_connection<I: Io>(
 enum Stop {
     /// Close it (after a final flush, if any).
     Close,
+    /// It was reset ([`Io::reset`]): drop it, sending nothing more.
+    Reset,
     /// Hand it to an upgrade handler.
     Upgrade(UpgradeHandler, Bytes),
 }
@@ -137,6 +139,7 @@ async fn serve<I: Io>(
             linger(io, &mut state, reading.as_mut(), &start_read).await;
             None
         }
+        Stop::Reset => None,
         Stop::Upgrade(handler, leftover) => Some((handler, leftover)),
     }
 }
@@ -324,7 +327,7 @@ async fn response_sent<I: Io>(
         Ok(()) => flush(io, state).await,
         failed => failed,
     };
-    let completed = !matches!(written, Err(Stop::Close));
+    let completed = !matches!(written, Err(Stop::Close | Stop::Reset));
     crate::hooks::run_response_sent(&state.call, SentResponse { status, completed });
     written
 }
@@ -660,6 +663,9 @@ async fn write_stream<I: Io, R: Future<Output = ReadResult>>(
             Some(Err(error)) => {
                 // The head is out: the only way to tell the client is to abort without ending the body.
                 tracing::error!(%error, "response stream failed; aborting the connection");
+                if plan.framing.closes_connection() {
+                    return reset(io, state);
+                }
                 return abort(io, state);
             }
             None if length.is_some_and(|n| sent != n) => {
@@ -678,6 +684,15 @@ fn abort<I: Io>(io: &I, state: &mut State) -> Result<(), Stop> {
     state.out.clear();
     io.abort();
     Err(Stop::Close)
+}
+
+/// Resets the connection: the end of a close-delimited body that cannot be finished. An orderly
+/// close would complete it in the client's eyes (RFC 9112 §8: such a response "is considered
+/// complete unless an error was indicated by the underlying connection").
+fn reset<I: Io>(io: &I, state: &mut State) -> Result<(), Stop> {
+    state.out.clear();
+    io.reset();
+    Err(Stop::Reset)
 }
 
 /// Discards the rest of an unread body, within the drain budget.

@@ -39,6 +39,14 @@ pub trait Io: 'static {
     /// dropped). Called on timeouts and forced shutdown.
     fn abort(&self);
 
+    /// Resets the connection: the peer's reads fail (a TCP RST) instead of reaching an end of
+    /// stream, and what was written but not yet read may be lost. A read still in flight ends as
+    /// after [`abort`](Io::abort). The reset may go out only when the connection is dropped (a
+    /// zero `SO_LINGER`, then the close), so after it the driver calls nothing else on the
+    /// connection. Used when a close-delimited response body fails midway: for such a body an
+    /// orderly end would pass for the body's end.
+    fn reset(&self);
+
     /// The connection as an async byte stream, after `101 Switching Protocols`.
     fn into_upgraded(self) -> io::Result<Box<dyn UpgradedIo>>;
 }

@@ -226,6 +226,10 @@ impl Io for MemoryStream {
         Ok(())
     }
 
+    fn reset(&self) {
+        MemoryStream::reset(self);
+    }
+
     fn abort(&self) {
         // Like shutdown(2) of both directions: what was written still reaches the peer, then its end
         // of stream; reads here and the peer's writes fail.

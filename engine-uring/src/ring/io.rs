@@ -172,6 +172,15 @@ impl Io for UringIo {
         let _ = self.socket().shutdown(Shutdown::Both);
     }
 
+    fn reset(&self) {
+        // A zero linger makes the close that ends the connection send RST instead of FIN. That
+        // close frees the socket only once no operation holds it: shutting the read side (which
+        // sends nothing) completes a read still in flight, as in `abort`.
+        let socket = self.socket();
+        let _ = socket.set_linger(Some(std::time::Duration::ZERO));
+        let _ = socket.shutdown(Shutdown::Read);
+    }
+
     fn into_upgraded(mut self) -> io::Result<Box<dyn UpgradedIo>> {
         // No `AsyncRead`/`AsyncWrite` on the ring: tokio's reactor runs on this thread too, so
         // the socket becomes a tokio `TcpStream`. The driver hands over only with no operation in

@@ -84,6 +84,40 @@ pub fn stream_failing_midway_aborts_connection(engine: &dyn EngineUnderTest) -> 
     })
 }
 
+/// To an HTTP/1.0 client a streamed body is close-delimited, so only a reset can tell it the body
+/// was cut (RFC 9112 §6.3: such a body ends when the connection closes). A stream that fails
+/// midway resets the connection: the client's read ends with an error, never with the clean end
+/// of stream that would make the truncated body look complete.
+pub fn stream_failing_midway_resets_a_close_delimited_body(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = failing_stream_server(engine);
+        let mut stream = connect_raw(&*server).await;
+        stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+        let mut raw = Vec::new();
+        let end = tokio::time::timeout(NOTICE, stream.read_to_end(&mut raw))
+            .await
+            .expect("the connection ends within 5 s");
+        let text = String::from_utf8_lossy(&raw);
+        // A reset may discard what was sent but not yet read; what did arrive is the stream's.
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 200"),
+            "{text:?}"
+        );
+        assert!(
+            head_values(&text, "content-length").is_empty()
+                && head_values(&text, "transfer-encoding").is_empty(),
+            "a close-delimited body: {text:?}"
+        );
+        assert!(
+            end.is_err(),
+            "a clean end of stream after {text:?}: the truncated body looks complete"
+        );
+        assert_eq!(exchange(&*server, &get("/ok")).await.text(), "ok");
+    })
+}
+
 /// A stream that ends short of its declared `Content-Length` aborts the connection: the client
 /// reads fewer bytes than declared, then the end of the connection.
 pub fn stream_short_of_content_length_aborts_connection(

@@ -186,6 +186,7 @@ macro_rules! conformance_suite {
             method_not_allowed_has_allow,
             multipart_field_and_file_parts,
             stream_failing_midway_aborts_connection,
+            stream_failing_midway_resets_a_close_delimited_body,
             stream_short_of_content_length_aborts_connection,
             slow_stream_ends_when_client_closes,
             slow_stream_ends_when_client_resets,
