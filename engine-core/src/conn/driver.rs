@@ -679,7 +679,8 @@ async fn write_stream<I: Io, R: Future<Output = ReadResult>>(
     }
 }
 
-/// Sends what is encoded so far, then drops the connection without ending the body.
+/// Drops the connection without ending the body: what is encoded but not yet written is discarded,
+/// so the client never sees an end it could take for a complete body.
 fn abort<I: Io>(io: &I, state: &mut State) -> Result<(), Stop> {
     state.out.clear();
     io.abort();
