@@ -2,7 +2,7 @@
 # time, running the rounds, and printing the medians. A script sets ROUNDS, SERVERS, ITEMS,
 # SERVER_CPU and PORT, defines `launch SERVER` (starts it in the background), `is_up` and
 # `measure SERVER ITEM` (prints "RATE COUNT" for one run against $PID), then calls `run_rounds` and
-# `print_table`.
+# `print_table`. RAW=FILE keeps every round's figures (server, item, rate, CPU per unit).
 
 TICKS=$(getconf CLK_TCK)
 # Where cargo put the release binaries (CARGO_TARGET_DIR, if set).
@@ -43,6 +43,8 @@ run_rounds() {
       echo "round $round: $server done" >&2
     done
   done
+  # Every round's figures, for a look at the spread behind the medians.
+  if [ -n "${RAW:-}" ]; then cp "$RESULTS" "$RAW"; fi
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
