@@ -1,4 +1,4 @@
-//! The framework inside an existing tokio program (`app/examples/embedded.rs`): the engine runs on
+//! The framework inside an existing tokio program (`app/examples/embedded_app.rs`): the engine runs on
 //! the program's runtime (`TokioEngine::with_handle`), serves the app's modules while the program's
 //! own tasks (a ticker, a TCP service of its own) go on beside it, and stops without disturbing
 //! them.

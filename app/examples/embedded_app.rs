@@ -2,7 +2,7 @@
 //! the program's own work (here a task that lists the API's items every few seconds, as a program's
 //! background job would).
 //!
-//! `cargo run -p app --example embedded`, then `curl localhost:8081/api/items` or open
+//! `cargo run -p app --example embedded_app`, then `curl localhost:8081/api/items` or open
 //! <http://localhost:8081/chat>; Ctrl-C (or SIGTERM) stops the server gracefully, then the program.
 
 use engine_core::{ServerConfig, embedded_server};
