@@ -118,7 +118,7 @@ type Finisher = Box<dyn FnOnce(&mut Application) + Send>;
 ///         let value = HeaderValue::from_static(config.value);
 ///         app.call_pipeline().intercept_boxed(CallPipeline::PLUGINS, move |ctx| {
 ///             ctx.context.response().set_header("x-powered-by", value.clone());
-///             Box::pin(async { Ok(()) })
+///             engine_core::pipeline::done()
 ///         });
 ///     }
 /// }

@@ -53,6 +53,13 @@ const PER_INTERCEPTOR: u64 = 1;
 /// slice of the read buffer, and is collected without a copy or a boxed stream.
 const ECHO: u64 = 1;
 
+/// `GET /plaintext` through the plugins that have nothing to do on a plain `GET` over plain HTTP
+/// (AutoHeadResponse, CachingHeaders, ConditionalHeaders, HSTS, XForwardedHeaders, DefaultHeaders'
+/// send interceptor): they continue with `pipeline::done()`, a zero-sized boxed future, so they add
+/// nothing. What remains is the handler's future and DefaultHeaders' call interceptor, which waits
+/// for the rest of the call (`ctx.proceed().await`) and so boxes an `async` block.
+const PASS_THROUGH_PLUGINS: u64 = 2;
+
 /// Not per request: new read buffers over [`MEASURED`] requests (none: the buffer is reclaimed).
 const PLAINTEXT_READ_BUFFERS: u64 = 0;
 /// The same for 1 KiB echo requests, one at a time.
@@ -356,6 +363,31 @@ fn echo_1kib_pipelined_16() {
     let counted = count_allocations(echo_app(), &request, 16, body);
     let budget = ECHO * MEASURED as u64 + ECHO_READ_BUFFERS_PIPELINED;
     assert_budget("echo 1 KiB, pipelined", counted, budget);
+}
+
+#[test]
+fn pass_through_plugins_allocate_nothing() {
+    use engine_core::plugins::{
+        AutoHeadResponse, CachingHeaders, ConditionalHeaders, DefaultHeaders, Hsts,
+        XForwardedHeaders,
+    };
+    let mut app = plaintext_app(0);
+    app.install(AutoHeadResponse, |_| {});
+    app.install(CachingHeaders, |_| {});
+    app.install(ConditionalHeaders, |_| {});
+    app.install(Hsts, |_| {});
+    app.install(XForwardedHeaders, |_| {});
+    app.install(DefaultHeaders, |c| {
+        c.server = Some(HeaderValue::from_static("engine-core"));
+        c.header("x-frame-options", "DENY");
+    });
+    let counted = count_allocations(app, PLAINTEXT_REQUEST, 16, PLAINTEXT_BODY);
+    let budget = PASS_THROUGH_PLUGINS * MEASURED as u64 + PLAINTEXT_READ_BUFFERS;
+    assert_budget(
+        "plaintext through pass-through plugins, pipelined",
+        counted,
+        budget,
+    );
 }
 
 /// A `ResponseSent` hook: running it, and the flush before it, adds no allocation.

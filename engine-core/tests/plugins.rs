@@ -69,6 +69,31 @@ async fn default_headers_never_duplicate_the_handlers_header() {
     assert_eq!(response.header_all("x-frame-options"), ["DENY"]);
 }
 
+/// Both ways `DefaultHeaders` decides what is present (a bit per header up to 64, a list beyond):
+/// a name configured twice keeps both values, a name the handler set keeps only the handler's.
+#[tokio::test]
+async fn default_headers_keep_repeated_names_with_few_or_many_headers() {
+    for extra in [0, 70] {
+        let app = test_application(move |app: &mut Application| {
+            app.install(DefaultHeaders, move |c| {
+                c.server = Some(HeaderValue::from_static("engine-core"));
+                c.header("x-twice", "1");
+                c.header("x-twice", "2");
+                for i in 0..extra {
+                    c.header(&format!("x-extra-{i}"), "e");
+                }
+            });
+            routes(app);
+        });
+        let response = app.client().get("/own-server").await.unwrap();
+        assert_eq!(response.header_all("server"), ["mine"], "{extra} extra");
+        assert_eq!(response.header_all("x-twice"), ["1", "2"], "{extra} extra");
+        for i in 0..extra {
+            assert_eq!(response.header_all(&format!("x-extra-{i}")), ["e"]);
+        }
+    }
+}
+
 fn status_pages(app: &mut Application) {
     app.install(StatusPages, |c| {
         c.status(

@@ -1,6 +1,7 @@
 //! The Routing plugin through the in-memory engine: matches, parameters, 404/405/400, nested routes,
 //! route-scoped interceptors, and routes from several modules.
 
+use engine_core::pipeline::done;
 use engine_core::testing::test_application;
 use engine_core::{Application, ApplicationCall, CallPipeline, Error};
 use http::{Method, StatusCode};
@@ -42,7 +43,7 @@ fn api(app: &mut Application) {
                 ctx.context
                     .response()
                     .set_header("x-api", http::HeaderValue::from_static("v1"));
-                Box::pin(async { Ok(()) })
+                done()
             });
             api.get("/items", echo_path);
             api.route("/admin", |admin| {

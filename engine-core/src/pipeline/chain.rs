@@ -9,6 +9,41 @@ use std::sync::Arc;
 /// A boxed, sendable future: what an interceptor returns once it is type-erased.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// The future of an interceptor that has nothing to wait for and continues: complete at once with
+/// `Ok(())`. It is zero-sized, so boxing it allocates nothing, unlike `Box::pin(async { Ok(()) })`.
+///
+/// ```
+/// # use engine_core::pipeline::{done, Pipeline, Phase};
+/// let mut pipeline: Pipeline<(), ()> = Pipeline::new(&[Phase::new("Only")]);
+/// pipeline.intercept_boxed(Phase::new("Only"), |_ctx| done());
+/// ```
+pub fn done<'a>() -> BoxFuture<'a, Result<(), Error>> {
+    Box::pin(Done)
+}
+
+/// The future of an interceptor that has already finished its work with `result`: [`done`] when it
+/// is `Ok`, so the common path allocates nothing; the error boxed otherwise.
+pub fn finished<'a>(result: Result<(), Error>) -> BoxFuture<'a, Result<(), Error>> {
+    match result {
+        Ok(()) => done(),
+        Err(error) => Box::pin(std::future::ready(Err(error))),
+    }
+}
+
+/// The zero-sized future behind [`done`].
+struct Done;
+
+impl Future for Done {
+    type Output = Result<(), Error>;
+
+    fn poll(
+        self: Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 /// One interceptor of a pipeline with subject `S` and context `C`.
 ///
 /// Implemented for `async fn`s and non-capturing async closures taking `&mut PipelineContext<S, C>`

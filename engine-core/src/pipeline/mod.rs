@@ -19,7 +19,7 @@
 mod chain;
 mod phases;
 
-pub use chain::{BoxFuture, Chain, Interceptor, InterceptorFn, PipelineContext};
+pub use chain::{BoxFuture, Chain, Interceptor, InterceptorFn, PipelineContext, done, finished};
 pub use phases::{Phase, Pipeline};
 
 #[cfg(test)]

@@ -34,6 +34,7 @@
 //! # });
 //! ```
 
+use crate::pipeline::done;
 use crate::{Application, CallPipeline, Plugin};
 use http::Method;
 
@@ -58,7 +59,7 @@ impl Plugin for AutoHeadResponse {
                     // Refused only if another plugin overrode the method first: its choice stands.
                     let _ = request.override_method(Method::GET);
                 }
-                Box::pin(async { Ok(()) })
+                done()
             });
     }
 }

@@ -35,6 +35,7 @@
 
 use super::content_phases::{self, CACHING_HEADERS_PHASE};
 use crate::call::{AttributeKey, OutgoingContent, ResponseBody};
+use crate::pipeline::done;
 use crate::{Application, ApplicationCall, Plugin};
 use http::HeaderValue;
 use http::header::{CACHE_CONTROL, EXPIRES};
@@ -188,7 +189,7 @@ impl Plugin for CachingHeaders {
         app.send_pipeline()
             .intercept_boxed(CACHING_HEADERS_PHASE, move |ctx| {
                 apply(&providers, &ctx.context, &ctx.subject);
-                Box::pin(async { Ok(()) })
+                done()
             });
     }
 }

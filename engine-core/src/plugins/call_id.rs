@@ -8,6 +8,7 @@
 //! control characters or unbounded length from a peer. An invalid id is replaced, not rejected.
 
 use crate::call::AttributeKey;
+use crate::pipeline::done;
 use crate::{Application, CallPipeline, Plugin};
 use http::header::{HeaderName, HeaderValue};
 use std::collections::hash_map::RandomState;
@@ -96,7 +97,7 @@ impl Plugin for CallId {
                     }
                 }
                 call.attributes().put(&CALL_ID, id);
-                Box::pin(async { Ok(()) })
+                done()
             });
     }
 }

@@ -7,6 +7,7 @@
 //! unhandled error carry no headers but its own (see `StatusPages` to answer errors). `Date` is
 //! written by the engine on every response and is not this plugin's business.
 
+use crate::pipeline::done;
 use crate::{Application, ApplicationCall, CallPipeline, Plugin, SendPipeline};
 use http::header::{HeaderName, HeaderValue, SERVER};
 use std::sync::Arc;
@@ -66,7 +67,7 @@ impl Plugin for DefaultHeaders {
         app.send_pipeline()
             .intercept_boxed(SendPipeline::AFTER, move |ctx| {
                 add_missing(&ctx.context, &sent);
-                Box::pin(async { Ok(()) })
+                done()
             });
         app.call_pipeline()
             .intercept_boxed(CallPipeline::SETUP, move |ctx| {
@@ -83,13 +84,28 @@ impl Plugin for DefaultHeaders {
 }
 
 /// Adds each header the response does not have yet. A name configured twice keeps both values,
-/// unless the handler set that name.
+/// unless the handler set that name: what is present is decided before anything is added.
 fn add_missing(call: &ApplicationCall, headers: &[(HeaderName, HeaderValue)]) {
     call.response().with_headers(|map| {
-        let present: Vec<bool> = headers.iter().map(|(n, _)| map.contains_key(n)).collect();
-        for ((name, value), present) in headers.iter().zip(present) {
-            if !present {
-                map.append(name.clone(), value.clone());
+        if headers.len() <= 64 {
+            // One bit per configured header: the common case allocates nothing.
+            let present = headers
+                .iter()
+                .enumerate()
+                .fold(0u64, |bits, (i, (name, _))| {
+                    bits | (u64::from(map.contains_key(name)) << i)
+                });
+            for (i, (name, value)) in headers.iter().enumerate() {
+                if present & (1 << i) == 0 {
+                    map.append(name.clone(), value.clone());
+                }
+            }
+        } else {
+            let present: Vec<bool> = headers.iter().map(|(n, _)| map.contains_key(n)).collect();
+            for ((name, value), present) in headers.iter().zip(present) {
+                if !present {
+                    map.append(name.clone(), value.clone());
+                }
             }
         }
     });

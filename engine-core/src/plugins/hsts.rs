@@ -11,6 +11,7 @@
 //! [`CallPipeline::SETUP`], before the handler; a handler may replace it.
 
 use super::forwarded::CallOrigin;
+use crate::pipeline::done;
 use crate::{Application, CallPipeline, Plugin};
 use http::HeaderValue;
 use http::header::STRICT_TRANSPORT_SECURITY;
@@ -79,11 +80,11 @@ impl Plugin for Hsts {
         app.call_pipeline()
             .intercept_boxed(CallPipeline::PLUGINS, move |ctx| {
                 let call = &ctx.context;
-                if call.origin().is_https() {
+                if call.is_https_origin() {
                     call.response()
                         .set_header(STRICT_TRANSPORT_SECURITY, value.clone());
                 }
-                Box::pin(async { Ok(()) })
+                done()
             });
     }
 }

@@ -26,7 +26,7 @@ mod limiter;
 
 pub use limiter::{Clock, Decision, Limiter, ManualClock, MonotonicClock};
 
-use crate::pipeline::{BoxFuture, PipelineContext};
+use crate::pipeline::{BoxFuture, PipelineContext, done};
 use crate::routing::Route;
 use crate::{Application, ApplicationCall, CallPipeline, Error, Plugin};
 use http::StatusCode;
@@ -298,7 +298,7 @@ fn apply(
     response.set_header(X_RATELIMIT_REMAINING, number(decision.remaining));
     response.set_header(X_RATELIMIT_RESET, number(seconds(decision.reset)));
     if decision.allowed {
-        return Box::pin(async { Ok(()) });
+        return done();
     }
     response.set_header(RETRY_AFTER, number(seconds(decision.retry_after)));
     Box::pin(async move {

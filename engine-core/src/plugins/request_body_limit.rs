@@ -16,7 +16,7 @@
 //! [`ConnConfig::max_body_size`]: crate::conn::ConnConfig::max_body_size
 //! [`ConnConfig::max_drain`]: crate::conn::ConnConfig::max_drain
 
-use crate::pipeline::{BoxFuture, PipelineContext};
+use crate::pipeline::{BoxFuture, PipelineContext, done};
 use crate::routing::{Route, RoutePlugin};
 use crate::{Application, ApplicationCall, CallPipeline, Error, Plugin};
 use http::StatusCode;
@@ -92,7 +92,7 @@ fn enforce(
         .get("content-length")
         .and_then(|value| value.parse::<u64>().ok());
     if declared.is_none_or(|length| length <= limit) {
-        return Box::pin(async { Ok(()) });
+        return done();
     }
     Box::pin(async move {
         ctx.context

@@ -22,7 +22,7 @@
 //! bare status.
 
 use crate::call::{AttributeKey, ResponseBody};
-use crate::pipeline::{BoxFuture, Phase};
+use crate::pipeline::{BoxFuture, Phase, done};
 use crate::{Application, ApplicationCall, CallPipeline, Error, Plugin, SendPipeline};
 use http::StatusCode;
 use std::collections::HashMap;
@@ -194,7 +194,7 @@ fn intercept_bare_statuses(app: &mut Application, config: Arc<StatusPagesConfig>
                 _ => None,
             };
             let Some(handler) = handler else {
-                return Box::pin(async { Ok(()) });
+                return done();
             };
             let call = call.clone();
             Box::pin(async move {

@@ -16,7 +16,7 @@ use crate::Error;
 use crate::application::{Application, CallPipeline, Plugin};
 use crate::call::{ApplicationCall, Parameters};
 use crate::pipeline::{
-    BoxFuture, Chain, Interceptor, InterceptorFn, Phase, Pipeline, PipelineContext,
+    BoxFuture, Chain, Interceptor, InterceptorFn, Phase, Pipeline, PipelineContext, done,
 };
 use http::{HeaderValue, Method, StatusCode};
 use std::future::Future;
@@ -181,7 +181,7 @@ impl Route<'_> {
     ///         |pipeline| {
     ///             pipeline.intercept_boxed(CallPipeline::PLUGINS, |ctx| {
     ///                 ctx.context.response().set_header("x-group", http::HeaderValue::from_static("1"));
-    ///                 Box::pin(async { Ok(()) })
+    ///                 engine_core::pipeline::done()
     ///             });
     ///         },
     ///         |group| {
@@ -417,7 +417,7 @@ impl Interceptor<(), ApplicationCall> for RoutingInterceptor {
                     call.respond_status(StatusCode::METHOD_NOT_ALLOWED).await
                 });
             }
-            Resolution::NotFound => return Box::pin(async { Ok(()) }),
+            Resolution::NotFound => return done(),
             Resolution::BadRequest(_) => {
                 let call = call.clone();
                 return Box::pin(async move { call.respond_status(StatusCode::BAD_REQUEST).await });

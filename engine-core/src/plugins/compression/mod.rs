@@ -54,6 +54,7 @@ pub use accept_encoding::Coding;
 use super::content_phases::{add_vary, effective_status, media_type};
 use super::field_values::split_list;
 use crate::call::{IncomingBody, OutgoingContent, ResponseBody};
+use crate::pipeline::finished;
 use crate::{Application, ApplicationCall, Error, Plugin, ReceivePipeline, SendPipeline};
 use bytes::Bytes;
 use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, ETAG};
@@ -186,12 +187,12 @@ impl Plugin for Compression {
         app.send_pipeline()
             .intercept_boxed(SendPipeline::CONTENT_ENCODING, move |ctx| {
                 let result = encode_response(&send, &ctx.context, &mut ctx.subject);
-                Box::pin(async move { result })
+                finished(result)
             });
         app.receive_pipeline()
             .intercept_boxed(ReceivePipeline::BEFORE, move |ctx| {
                 let result = decode_request(&settings, &ctx.context, &mut ctx.subject);
-                Box::pin(async move { result })
+                finished(result)
             });
     }
 }

@@ -49,6 +49,7 @@ pub use preconditions::{Conditions, EntityTag, EntityTagList, Outcome, Validator
 
 use super::content_phases::{self, CONDITIONAL_HEADERS_PHASE, effective_status};
 use crate::call::{OutgoingContent, ResponseBody};
+use crate::pipeline::done;
 use crate::{Application, ApplicationCall, Plugin};
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, ETAG, LAST_MODIFIED};
@@ -100,7 +101,7 @@ impl Plugin for ConditionalHeaders {
         app.send_pipeline()
             .intercept_boxed(CONDITIONAL_HEADERS_PHASE, move |ctx| {
                 check(&providers, &ctx.context, &mut ctx.subject);
-                Box::pin(async { Ok(()) })
+                done()
             });
     }
 }

@@ -55,6 +55,7 @@ pub use erased_serde;
 use super::content_phases::add_vary;
 use super::field_values::essence;
 use crate::call::{OutgoingContent, ResponseBody};
+use crate::pipeline::finished;
 use crate::{Application, ApplicationCall, Error, Plugin, SendPipeline};
 use http::StatusCode;
 use serde::Serialize;
@@ -229,7 +230,7 @@ impl Plugin for ContentNegotiation {
         app.send_pipeline()
             .intercept_boxed(SendPipeline::RENDER, move |ctx| {
                 let result = render(&converters, &ctx.context, &mut ctx.subject);
-                Box::pin(async move { result })
+                finished(result)
             });
     }
 }

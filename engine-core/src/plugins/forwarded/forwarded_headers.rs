@@ -12,6 +12,7 @@ use super::{
     CallOrigin, ORIGIN, ProxyChoice, is_scheme, is_trusted, parse_forwarded, parse_host,
     parse_node, update,
 };
+use crate::pipeline::done;
 use crate::{Application, ApplicationCall, CallPipeline, Plugin};
 use std::net::IpAddr;
 
@@ -47,7 +48,7 @@ impl Plugin for ForwardedHeaders {
         app.call_pipeline()
             .intercept_boxed(CallPipeline::SETUP, move |ctx| {
                 apply(&ctx.context, &config);
-                Box::pin(async { Ok(()) })
+                done()
             });
     }
 }

@@ -112,6 +112,10 @@ pub trait CallOrigin {
     /// The origin a forwarding plugin computed, or the connection's own
     /// ([`RequestOrigin::local`]).
     fn origin(&self) -> RequestOrigin;
+
+    /// Whether the origin's scheme is `https`: [`origin`](Self::origin)`().is_https()` without
+    /// building the origin (the connection's own is always `http`), so it allocates nothing.
+    fn is_https_origin(&self) -> bool;
 }
 
 impl CallOrigin for ApplicationCall {
@@ -119,6 +123,12 @@ impl CallOrigin for ApplicationCall {
         self.attributes()
             .get(&ORIGIN)
             .unwrap_or_else(|| RequestOrigin::local(self))
+    }
+
+    fn is_https_origin(&self) -> bool {
+        self.attributes()
+            .with(&ORIGIN, RequestOrigin::is_https)
+            .unwrap_or(false)
     }
 }
 

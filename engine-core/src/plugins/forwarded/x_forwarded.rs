@@ -12,6 +12,7 @@ use super::{
     update,
 };
 use crate::call::Headers;
+use crate::pipeline::done;
 use crate::{Application, ApplicationCall, CallPipeline, Plugin};
 use http::HeaderName;
 use std::net::IpAddr;
@@ -58,7 +59,7 @@ impl Plugin for XForwardedHeaders {
         app.call_pipeline()
             .intercept_boxed(CallPipeline::SETUP, move |ctx| {
                 apply(&ctx.context, &config);
-                Box::pin(async { Ok(()) })
+                done()
             });
     }
 }

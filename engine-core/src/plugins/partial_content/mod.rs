@@ -49,6 +49,7 @@ use super::call_id::generate_call_id;
 use super::conditional_headers::EntityTag;
 use super::content_phases::{self, PARTIAL_CONTENT_PHASE, effective_status};
 use crate::call::{OutgoingContent, ResponseBody};
+use crate::pipeline::done;
 use crate::{Application, ApplicationCall, Plugin};
 use http::header::{ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use http::{HeaderValue, Method, StatusCode};
@@ -82,7 +83,7 @@ impl Plugin for PartialContent {
         app.send_pipeline()
             .intercept_boxed(PARTIAL_CONTENT_PHASE, move |ctx| {
                 serve_ranges(&config, &ctx.context, &mut ctx.subject);
-                Box::pin(async { Ok(()) })
+                done()
             });
     }
 }

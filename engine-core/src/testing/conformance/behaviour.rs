@@ -6,7 +6,7 @@ use super::EngineUnderTest;
 use super::logs::{errors_logged_for, record_errors};
 use super::support::*;
 use crate::call::IncomingBody;
-use crate::pipeline::BoxFuture;
+use crate::pipeline::{BoxFuture, done};
 use crate::testing::ResponseReader;
 use crate::{Application, CallPipeline, Error, Module, ReceivePipeline, SendPipeline};
 use bytes::Bytes;
@@ -315,7 +315,7 @@ pub fn plugin_rewrites_request_headers_and_body(engine: &dyn EngineUnderTest) ->
                         headers.insert("x-original", HeaderValue::from_static("replaced"));
                         headers.remove("x-secret");
                     });
-                    Box::pin(async { Ok(()) })
+                    done()
                 });
             app.receive_pipeline()
                 .intercept_boxed(ReceivePipeline::TRANSFORM, |ctx| {
