@@ -65,6 +65,8 @@ pub struct Decoder {
     fragments: Option<Fragments>,
     /// How many bytes the frame at the start of the buffer takes, once its head is in.
     wants: usize,
+    /// How many bytes the last whole frame took, head included.
+    last_frame: usize,
 }
 
 #[derive(Debug)]
@@ -89,6 +91,7 @@ impl Decoder {
             inflater: deflate.then(|| Inflater::new(config.client_no_context_takeover)),
             fragments: None,
             wants: 0,
+            last_frame: 0,
         }
     }
 
@@ -114,6 +117,7 @@ impl Decoder {
                 self.wants = total;
                 return Ok(Parsed::Partial);
             }
+            self.last_frame = total;
             let mut payload = buf.split_to(total);
             payload.advance(head.head_len);
             if let Some(key) = head.mask {
@@ -130,6 +134,12 @@ impl Decoder {
     /// head is in (0 otherwise), so that a reader can make room for it at once.
     pub fn wants(&self) -> usize {
         self.wants
+    }
+
+    /// How many bytes the last whole frame took, head included (0 before the first): what a
+    /// reader can expect the next one to take.
+    pub fn last_frame_len(&self) -> usize {
+        self.last_frame
     }
 
     fn frame(&mut self, head: FrameHead, payload: Bytes) -> Result<Option<Message>, ProtocolError> {

@@ -25,7 +25,7 @@ use super::{CloseCode, CloseFrame, DecoderConfig, Message, WebSocketsConfig};
 use crate::http::Parsed;
 use crate::upgrade::Upgraded;
 use crate::{ApplicationCall, Error};
-use bytes::Bytes;
+use bytes::{BufMut, Bytes};
 use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::pin::pin;
@@ -245,13 +245,15 @@ impl Reader {
                     }
                 }
             }
-            let needed = self.decoder.wants().saturating_sub(self.buf.current.len());
-            self.buf.make_room(needed);
+            let limit = self
+                .buf
+                .prepare_read(self.decoder.wants(), self.decoder.last_frame_len());
+            let mut room = (&mut self.buf.current).limit(limit);
             let stop = self.shared.stop_reader.notified();
             let read = tokio::select! {
                 biased;
                 () = stop => return self.stop_requested(),
-                read = self.io.read_buf(&mut self.buf.current) => read,
+                read = self.io.read_buf(&mut room) => read,
             };
             match read {
                 Ok(0) | Err(_) => return ReadEnd::Gone,
