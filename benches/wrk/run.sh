@@ -6,6 +6,8 @@
 #
 #   benches/wrk/run.sh                 # all servers, 3 rounds of 10 s per test
 #   ROUNDS=5 DURATION=15 SERVERS="uring tokio hyper" benches/wrk/run.sh
+#   SERVERS="uring hyper floor" ...    # floor: PERFORMANCE.md's minimal server (floor_server.rs),
+#                                      # /plaintext only: what the loop costs before any HTTP work
 #
 # Needs wrk (apt-get install wrk) and two cores.
 set -euo pipefail
@@ -21,7 +23,7 @@ TESTS=${TESTS:-"plaintext-pipelined plaintext json"}
 
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 1; }
 cargo build --release -p app --bin app >&2
-cargo build --release -p benches --bin hyper_server >&2
+cargo build --release -p benches --bin hyper_server --bin floor_server >&2
 
 ITEMS=$TESTS
 source benches/wrk/lib.sh
@@ -29,6 +31,7 @@ source benches/wrk/lib.sh
 launch() {
   case "$1" in
     hyper) taskset -c "$SERVER_CPU" "$BIN"/hyper_server "$PORT" >/dev/null 2>&1 & ;;
+    floor) taskset -c "$SERVER_CPU" "$BIN"/floor_server "$PORT" >/dev/null 2>&1 & ;;
     *) RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN"/app --engine "$1" --workers 1 --host 127.0.0.1 --port "$PORT" >/dev/null 2>&1 & ;;
   esac
 }
