@@ -42,6 +42,13 @@ const BATCH: usize = 64;
 /// The write buffer is written once it holds this much.
 const WRITE_BATCH_BYTES: usize = 64 << 10;
 
+/// Payloads sent from where they are (from [`COPY_MAX`](super::encoder::COPY_MAX) bytes on) gathered
+/// into one vectored write, at most: a burst of large messages goes out in few writes too.
+const MAX_TAILS: usize = 8;
+
+/// A batch is written once its payloads add up to this much.
+const WRITE_BATCH_TAIL_BYTES: usize = 256 << 10;
+
 /// What a session runs with, decided at the handshake.
 #[derive(Debug)]
 pub(super) struct Setup {
@@ -116,6 +123,8 @@ pub(super) async fn run<F>(
     let writer = Writer {
         io: write,
         out: Vec::new(),
+        tails: Vec::with_capacity(MAX_TAILS),
+        tail_bytes: 0,
         encoder: Encoder::new(deflate.as_ref()),
         outgoing: outgoing_rx,
         shared,
@@ -345,6 +354,10 @@ impl Reader {
 struct Writer {
     io: WriteHalf<Upgraded>,
     out: Vec<u8>,
+    /// Payloads that follow the write buffer's bytes up to an offset, in order: written with it.
+    tails: Vec<(usize, Bytes)>,
+    /// What `tails` add up to.
+    tail_bytes: usize,
     encoder: Encoder,
     outgoing: mpsc::Receiver<Command>,
     shared: Arc<Shared>,
@@ -487,9 +500,12 @@ impl Writer {
                 Command::Send(message) => message,
                 Command::Close(frame) => Message::Close(Some(frame)),
             };
-            let tail = self.encode(message)?;
-            if tail.is_some() || self.out.len() >= WRITE_BATCH_BYTES {
-                self.flush(tail).await?;
+            self.encode(message)?;
+            if self.out.len() >= WRITE_BATCH_BYTES
+                || self.tails.len() == MAX_TAILS
+                || self.tail_bytes >= WRITE_BATCH_TAIL_BYTES
+            {
+                self.flush().await?;
             }
             if closes {
                 self.mark_close_sent();
@@ -500,16 +516,23 @@ impl Writer {
                 next = self.outgoing.try_recv().ok();
             }
         }
-        self.flush(None).await
+        self.flush().await
     }
 
-    fn encode(&mut self, message: Message) -> Result<Option<Bytes>, WriteEnd> {
-        self.encoder
+    /// Encodes `message` into the write buffer; a payload sent from where it is joins `tails`.
+    fn encode(&mut self, message: Message) -> Result<(), WriteEnd> {
+        let tail = self
+            .encoder
             .encode(message, &mut self.out)
             .map_err(|error| {
                 tracing::warn!(%error, "WebSocket compression failed");
                 WriteEnd::Abort
-            })
+            })?;
+        if let Some(tail) = tail {
+            self.tail_bytes += tail.len();
+            self.tails.push((self.out.len(), tail));
+        }
+        Ok(())
     }
 
     /// Sends `frame` as our Close; the peer then has the close timeout to answer.
@@ -529,37 +552,55 @@ impl Writer {
     }
 
     async fn write_message(&mut self, message: Message) -> Result<(), WriteEnd> {
-        let tail = self.encode(message)?;
-        self.flush(tail).await
+        self.encode(message)?;
+        self.flush().await
     }
 
-    /// Writes the write buffer, then `tail`, each write given the write timeout.
-    async fn flush(&mut self, tail: Option<Bytes>) -> Result<(), WriteEnd> {
-        let tail = tail.unwrap_or_default();
-        let written = write_all(&mut self.io, &self.out, &tail, self.config.write_timeout).await;
+    /// Writes the write buffer with the payloads that follow its parts, each write given the
+    /// write timeout.
+    async fn flush(&mut self) -> Result<(), WriteEnd> {
+        let written = write_all(
+            &mut self.io,
+            &self.out,
+            &self.tails,
+            self.config.write_timeout,
+        )
+        .await;
         self.out.clear();
+        self.tails.clear();
+        self.tail_bytes = 0;
         written.map_err(|_| WriteEnd::Abort)
     }
 }
 
-/// Writes `head` then `body` with vectored writes; each write may wait `timeout` for the peer.
+/// Writes `out` with each of `tails` after the bytes of `out` up to its offset, in vectored
+/// writes; each write may wait `timeout` for the peer.
 async fn write_all(
     io: &mut WriteHalf<Upgraded>,
-    mut head: &[u8],
-    mut body: &[u8],
+    out: &[u8],
+    tails: &[(usize, Bytes)],
     timeout: std::time::Duration,
 ) -> io::Result<()> {
-    while !head.is_empty() || !body.is_empty() {
-        let slices = [IoSlice::new(head), IoSlice::new(body)];
-        let n = tokio::time::timeout(timeout, io.write_vectored(&slices))
+    let mut slices = [IoSlice::new(&[]); 2 * MAX_TAILS + 1];
+    let mut count = 0;
+    let mut from = 0;
+    for (offset, tail) in tails {
+        slices[count] = IoSlice::new(&out[from..*offset]);
+        slices[count + 1] = IoSlice::new(tail);
+        count += 2;
+        from = *offset;
+    }
+    slices[count] = IoSlice::new(&out[from..]);
+    let mut rest = &mut slices[..=count];
+    IoSlice::advance_slices(&mut rest, 0);
+    while !rest.is_empty() {
+        let n = tokio::time::timeout(timeout, io.write_vectored(rest))
             .await
             .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        let from_head = n.min(head.len());
-        head = &head[from_head..];
-        body = &body[n - from_head..];
+        IoSlice::advance_slices(&mut rest, n);
     }
     Ok(())
 }

@@ -228,6 +228,7 @@ macro_rules! conformance_suite {
             websocket_125_text_frames_in_order,
             websocket_20_mib_binary_echo,
             websocket_100k_small_frames_in_order,
+            websocket_burst_of_large_messages_in_order,
             websocket_server_closes_first,
             websocket_client_closes_first,
             websocket_protocol_errors_close_with_1002,

@@ -300,6 +300,31 @@ pub fn websocket_100k_small_frames_in_order(engine: &dyn EngineUnderTest) -> Box
     })
 }
 
+/// A burst of 64 binary messages from 4 KiB to 256 KiB, with small ones between them, is echoed
+/// intact and in order: large payloads go out from where they are, several in one vectored write,
+/// and the writes are partial once the socket's buffers fill.
+pub fn websocket_burst_of_large_messages_in_order(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = ws_server(engine, |_| {}, echo);
+        let client = ws_connect(&*server, None).await;
+        let sent: Vec<Message> = (0..64usize)
+            .map(|i| {
+                let len = if i % 4 == 3 { i } else { (4 << 10) + i * 4001 };
+                let payload: Bytes = (0..len)
+                    .map(|j| u8::try_from((i * 7 + j) % 251).unwrap())
+                    .collect();
+                Message::Binary(payload)
+            })
+            .collect();
+        let echoed = round_trip(client, sent.clone()).await;
+        if let Some(at) = echoed.iter().zip(&sent).position(|(a, b)| a != b) {
+            panic!("message {at} differs ({} bytes sent)", sent[at].len());
+        }
+    })
+}
+
 /// The server closes first with 1013: the client reads Close(1013), answers, and the connection
 /// ends.
 pub fn websocket_server_closes_first(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
