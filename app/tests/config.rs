@@ -7,24 +7,13 @@ mod common;
 use common::{App, free_port};
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Starts the app with `command`, waits until it listens on `port`, and returns it with its
 /// start-up line (colours taken out).
 fn start(command: Command, port: u16) -> (App, String) {
     let mut app = App::spawn(command, &format!("config-{port}"), port);
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = app.try_wait() {
-            panic!("the app exited ({status}) before listening:\n{}", app.log());
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the app did not listen on {port}:\n{}",
-            app.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    app.wait_listening();
     let log = strip_colours(&app.log());
     let line = log
         .lines()

@@ -44,19 +44,29 @@ impl App {
         ]);
         configure(&mut command);
         let mut app = Self::spawn(command, &format!("{engine}-{port}"), port);
+        app.wait_listening();
+        app
+    }
+
+    /// Waits until the app accepts connections on its port; panics with its log if it exits first
+    /// or takes over 10 s.
+    pub(crate) fn wait_listening(&mut self) {
         let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = app.child.try_wait().unwrap() {
-                panic!("the app exited ({status}) before listening:\n{}", app.log());
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "the app exited ({status}) before listening:\n{}",
+                    self.log()
+                );
             }
             assert!(
                 started.elapsed() < Duration::from_secs(10),
-                "the app did not start listening:\n{}",
-                app.log()
+                "the app did not start listening on {}:\n{}",
+                self.port,
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        app
     }
 
     /// Runs `command` (the app, or a wrapper that execs it) with its stderr kept; `port` is where
