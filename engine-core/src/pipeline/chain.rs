@@ -157,7 +157,8 @@ impl<S: Send + 'static, C: Send + 'static> Chain<S, C> {
             return Ok(subject);
         }
         let mut ctx = self.context(context, subject);
-        ctx.proceed().await?;
+        // `self` is the context's chain and outlives the run: no second reference count.
+        ctx.run(self).await?;
         Ok(ctx.subject)
     }
 
@@ -193,7 +194,15 @@ impl<S: Send + 'static, C: Send + 'static> PipelineContext<S, C> {
         if self.finished || self.index >= self.chain.interceptors.len() {
             return Ok(());
         }
+        // The interceptors borrow the context mutably, so the chain they are taken from is held
+        // apart from it.
         let chain = self.chain.clone();
+        self.run(&chain).await
+    }
+
+    /// Runs the interceptors of `chain`, which is this context's chain held by the caller, from the
+    /// current one on.
+    async fn run(&mut self, chain: &Chain<S, C>) -> Result<(), Error> {
         while !self.finished {
             let Some(interceptor) = chain.interceptors.get(self.index) else {
                 break;
@@ -232,7 +241,7 @@ impl<S: Send + 'static, C: Send + 'static> PipelineContext<S, C> {
         let outer = std::mem::replace(&mut self.chain, chain.clone());
         let outer_index = std::mem::replace(&mut self.index, 0);
         let outer_finished = std::mem::replace(&mut self.finished, false);
-        let result = self.proceed().await;
+        let result = self.run(chain).await;
         self.chain = outer;
         self.index = outer_index;
         self.finished = outer_finished;
