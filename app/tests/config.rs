@@ -6,6 +6,7 @@ mod common;
 
 use common::{App, free_port};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -41,7 +42,24 @@ fn strip_colours(text: &str) -> String {
     out
 }
 
-fn app_command(file: &std::path::Path) -> Command {
+/// A configuration file: `engine` on 127.0.0.1:`port` with `workers`, then `more` (sections).
+/// The directory goes when the returned guard does.
+fn config_file(
+    engine: &str,
+    port: u16,
+    workers: usize,
+    more: &str,
+) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.toml");
+    let text = format!(
+        "engine = \"{engine}\"\nhost = \"127.0.0.1\"\nport = {port}\nworkers = {workers}\n{more}"
+    );
+    std::fs::write(&file, text).unwrap();
+    (dir, file)
+}
+
+fn app_command(file: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_app"));
     command.arg("--config").arg(file);
     // Nothing of the test runner's own environment may decide for the file.
@@ -59,14 +77,8 @@ fn app_command(file: &std::path::Path) -> Command {
 
 #[test]
 fn the_file_then_the_environment_then_the_flags() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("app.toml");
     let (file_port, env_port) = (free_port(), free_port());
-    std::fs::write(
-        &file,
-        format!("engine = \"tokio\"\nhost = \"127.0.0.1\"\nport = {file_port}\nworkers = 3\n"),
-    )
-    .unwrap();
+    let (_dir, file) = config_file("tokio", file_port, 3, "");
 
     // The file alone.
     let (app, line) = start(app_command(&file), file_port);
@@ -114,14 +126,8 @@ fn the_file_then_the_environment_then_the_flags() {
 
 #[test]
 fn the_engine_from_the_environment_over_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("app.toml");
     let port = free_port();
-    std::fs::write(
-        &file,
-        format!("engine = \"uring\"\nhost = \"127.0.0.1\"\nport = {port}\nworkers = 1\n"),
-    )
-    .unwrap();
+    let (_dir, file) = config_file("uring", port, 1, "");
     let mut command = app_command(&file);
     command.env("APP_ENGINE", "tokio");
     let (_app, line) = start(command, port);
@@ -131,16 +137,8 @@ fn the_engine_from_the_environment_over_the_file() {
 #[test]
 fn limits_from_the_file_apply() {
     use std::io::{Read, Write};
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("app.toml");
     let port = free_port();
-    std::fs::write(
-        &file,
-        format!(
-            "engine = \"tokio\"\nhost = \"127.0.0.1\"\nport = {port}\nworkers = 1\n\n[limits]\nmax_body_size = 100\n"
-        ),
-    )
-    .unwrap();
+    let (_dir, file) = config_file("tokio", port, 1, "\n[limits]\nmax_body_size = 100\n");
     let (_app, _line) = start(app_command(&file), port);
     let post = |len: usize| {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();

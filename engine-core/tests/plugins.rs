@@ -69,8 +69,8 @@ async fn default_headers_never_duplicate_the_handlers_header() {
     assert_eq!(response.header_all("x-frame-options"), ["DENY"]);
 }
 
-/// Both ways `DefaultHeaders` decides what is present (a bit per header up to 64, a list beyond):
-/// a name configured twice keeps both values, a name the handler set keeps only the handler's.
+/// A name configured twice keeps both values and a name the handler set keeps only the handler's,
+/// with few configured headers and with many.
 #[tokio::test]
 async fn default_headers_keep_repeated_names_with_few_or_many_headers() {
     for extra in [0, 70] {

@@ -62,7 +62,7 @@ impl Plugin for DefaultHeaders {
         if let Some(server) = config.server {
             headers.push((SERVER, server));
         }
-        let headers: Arc<[(HeaderName, HeaderValue)]> = headers.into();
+        let headers: Arc<[Field]> = group_by_name(headers).into();
         let sent = headers.clone();
         app.send_pipeline()
             .intercept_boxed(SendPipeline::AFTER, move |ctx| {
@@ -83,27 +83,29 @@ impl Plugin for DefaultHeaders {
     }
 }
 
+/// A configured name with its values, in the order they were configured.
+type Field = (HeaderName, Vec<HeaderValue>);
+
+/// The configured headers grouped by name, in the order each name first appears: so that a name
+/// configured twice is added with both values, or not at all.
+fn group_by_name(headers: Vec<(HeaderName, HeaderValue)>) -> Vec<Field> {
+    let mut fields: Vec<Field> = Vec::new();
+    for (name, value) in headers {
+        match fields.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, values)) => values.push(value),
+            None => fields.push((name, vec![value])),
+        }
+    }
+    fields
+}
+
 /// Adds each header the response does not have yet. A name configured twice keeps both values,
-/// unless the handler set that name: what is present is decided before anything is added.
-fn add_missing(call: &ApplicationCall, headers: &[(HeaderName, HeaderValue)]) {
+/// unless the handler set that name.
+fn add_missing(call: &ApplicationCall, fields: &[Field]) {
     call.response().with_headers(|map| {
-        if headers.len() <= 64 {
-            // One bit per configured header: the common case allocates nothing.
-            let present = headers
-                .iter()
-                .enumerate()
-                .fold(0u64, |bits, (i, (name, _))| {
-                    bits | (u64::from(map.contains_key(name)) << i)
-                });
-            for (i, (name, value)) in headers.iter().enumerate() {
-                if present & (1 << i) == 0 {
-                    map.append(name.clone(), value.clone());
-                }
-            }
-        } else {
-            let present: Vec<bool> = headers.iter().map(|(n, _)| map.contains_key(n)).collect();
-            for ((name, value), present) in headers.iter().zip(present) {
-                if !present {
+        for (name, values) in fields {
+            if !map.contains_key(name) {
+                for value in values {
                     map.append(name.clone(), value.clone());
                 }
             }

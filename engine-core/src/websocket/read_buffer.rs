@@ -53,12 +53,13 @@ impl ReadBuffer {
     /// Makes room for the next read of a frame and says how many bytes the read may take.
     ///
     /// `wants` is the size of the frame at the front once its head is in (0 before), `expected`
-    /// the size of the last whole frame: the next one is expected to be like it. A read stops at
-    /// the end of the front frame when the room after it could not hold an expected frame:
-    /// reading on would bring the start of the next frame into a block without room for the rest
-    /// of it, and that start would be copied into the next block (with 64 KiB messages, about
-    /// 32 KiB copied per message: 8% of the server's CPU on the echo benchmark). Stopping costs a
-    /// read more per block instead, and the next frame starts in a block with room for it.
+    /// the size of the last whole frame: the next ones are expected to be like it. A read may take
+    /// the rest of the front frame and as many expected frames after it as the room holds, and
+    /// no more: reading on would bring the start of a frame into the block's end without room
+    /// for the rest of it, and that start would be copied into the next block (with 64 KiB
+    /// messages, about 32 KiB copied per message: 8% of the server's CPU on the echo benchmark).
+    /// Stopping costs a read more per block instead, and the next frame starts in a block with
+    /// room for it.
     pub(super) fn prepare_read(&mut self, wants: usize, expected: usize) -> usize {
         let expected = expected.min(MAX_EXPECTED);
         let len = self.current.len();

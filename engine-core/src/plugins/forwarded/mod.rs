@@ -113,9 +113,12 @@ pub trait CallOrigin {
     /// ([`RequestOrigin::local`]).
     fn origin(&self) -> RequestOrigin;
 
-    /// Whether the origin's scheme is `https`: [`origin`](Self::origin)`().is_https()` without
-    /// building the origin (the connection's own is always `http`), so it allocates nothing.
-    fn is_https_origin(&self) -> bool;
+    /// Whether the origin's scheme is `https`: [`origin`](Self::origin)`().is_https()`, which
+    /// an implementation may answer without building the origin (the call's does: the
+    /// connection's own origin is always `http`, so it allocates nothing).
+    fn is_https_origin(&self) -> bool {
+        self.origin().is_https()
+    }
 }
 
 impl CallOrigin for ApplicationCall {
