@@ -8,6 +8,7 @@
 #   ROUNDS=5 DURATION=15 SERVERS="uring tokio hyper" benches/wrk/run.sh
 #   SERVERS="uring hyper floor" ...    # floor: PERFORMANCE.md's minimal server (floor_server.rs),
 #                                      # /plaintext only: what the loop costs before any HTTP work
+#   SERVERS="... floor-same"           # the same, answering as many bytes as the app and hyper do
 #
 # Needs wrk (apt-get install wrk) and two cores.
 set -euo pipefail
@@ -32,6 +33,7 @@ launch() {
   case "$1" in
     hyper) taskset -c "$SERVER_CPU" "$BIN"/hyper_server "$PORT" >/dev/null 2>&1 & ;;
     floor) taskset -c "$SERVER_CPU" "$BIN"/floor_server "$PORT" >/dev/null 2>&1 & ;;
+    floor-same) taskset -c "$SERVER_CPU" "$BIN"/floor_server "$PORT" --same-bytes >/dev/null 2>&1 & ;;
     *) RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN"/app --engine "$1" --workers 1 --host 127.0.0.1 --port "$PORT" >/dev/null 2>&1 & ;;
   esac
 }
