@@ -159,6 +159,19 @@ impl Cdp {
 
     /// Runs `method` (in the page `session`, or on the browser) and returns its result.
     async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        match self.try_call(session, method, params).await {
+            Ok(result) => result,
+            Err(error) => panic!("{method}: {error}"),
+        }
+    }
+
+    /// Runs `method` and returns its result, or the error DevTools answered.
+    async fn try_call(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let mut command = json!({"id": id, "method": method, "params": params});
@@ -178,8 +191,10 @@ impl Cdp {
             let Message::Text(text) = frame else { continue };
             let reply: Value = serde_json::from_str(&text).unwrap();
             if reply["id"] == id {
-                assert!(reply.get("error").is_none(), "{method}: {reply}");
-                return reply["result"].clone();
+                return match reply.get("error") {
+                    Some(error) => Err(error.clone()),
+                    None => Ok(reply["result"].clone()),
+                };
             }
         }
     }
@@ -211,8 +226,20 @@ impl Cdp {
         let probe = format!(
             "(() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }})()"
         );
+        let params = json!({"expression": probe, "returnByValue": true});
         let started = Instant::now();
-        while self.eval(session, &probe).await != json!(true) {
+        loop {
+            // A probe that lands while the page navigates (a reload, a form's submit) is answered
+            // with this error instead of a value: the page is not there yet, so it counts as false.
+            match self
+                .try_call(Some(session), "Runtime.evaluate", params.clone())
+                .await
+            {
+                Ok(result) if result["result"]["value"] == json!(true) => return,
+                Ok(_) => {}
+                Err(error) if error["message"] == "Inspected target navigated or closed" => {}
+                Err(error) => panic!("{what}: Runtime.evaluate: {error}"),
+            }
             if started.elapsed() > Duration::from_secs(30) {
                 let log = "document.getElementById('log')?.innerText ?? '(no page yet)'";
                 let log = self.eval(session, log).await;
