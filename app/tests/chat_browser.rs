@@ -211,13 +211,23 @@ impl Cdp {
 
     /// Evaluates `expression` in the page; its value.
     async fn eval(&mut self, session: &str, expression: &str) -> Value {
+        match self.try_eval(session, expression).await {
+            Ok(value) => value,
+            Err(error) => panic!("Runtime.evaluate: {error}"),
+        }
+    }
+
+    /// Evaluates `expression` in the page; its value, or the error DevTools answered.
+    async fn try_eval(&mut self, session: &str, expression: &str) -> Result<Value, Value> {
         let params = json!({"expression": expression, "returnByValue": true});
-        let result = self.call(Some(session), "Runtime.evaluate", params).await;
+        let result = self
+            .try_call(Some(session), "Runtime.evaluate", params)
+            .await?;
         assert!(
             result.get("exceptionDetails").is_none(),
             "{expression}: {result}"
         );
-        result["result"]["value"].clone()
+        Ok(result["result"]["value"].clone())
     }
 
     /// Waits until `expression` is true in the page (false while it throws: the page may still
@@ -226,16 +236,12 @@ impl Cdp {
         let probe = format!(
             "(() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }})()"
         );
-        let params = json!({"expression": probe, "returnByValue": true});
         let started = Instant::now();
         loop {
             // A probe that lands while the page navigates (a reload, a form's submit) is answered
             // with this error instead of a value: the page is not there yet, so it counts as false.
-            match self
-                .try_call(Some(session), "Runtime.evaluate", params.clone())
-                .await
-            {
-                Ok(result) if result["result"]["value"] == json!(true) => return,
+            match self.try_eval(session, &probe).await {
+                Ok(Value::Bool(true)) => return,
                 Ok(_) => {}
                 Err(error) if error["message"] == "Inspected target navigated or closed" => {}
                 Err(error) => panic!("{what}: Runtime.evaluate: {error}"),
