@@ -38,9 +38,9 @@ const MEASURED: usize = 1_000;
 /// future, the handler's (`impl Handler for F`: `Box::pin(self(call))`, `routing/plugin.rs`). The
 /// Routing interceptor returns it as its own when the route has no interceptors of its own.
 ///
-/// Nothing else per request: the call, its response header map and the field index are reused
-/// across requests, the request head is a slice of the read buffer (released before the next
-/// read, so the buffer is reclaimed in place), the body a static `Bytes`, the `Date` value a
+/// Nothing else per request: the call, its response header map, the field index and the vector
+/// the request head is copied into are reused across requests (so the read buffer is never shared
+/// and is reclaimed in place), the body a static `Bytes`, the `Date` value a
 /// per-thread cache, and the chain's own future (`Chain::execute`) is not boxed.
 const PLAINTEXT: u64 = 1;
 

@@ -17,9 +17,10 @@ fuzz_target!(|data: &[u8]| {
     let mut buf = BytesMut::from(&data[..cut]);
     let mut rest = &data[cut..];
     let mut fields = Vec::new();
+    let mut head = Vec::new();
     for _ in 0..64 {
         let before = buf.len() + rest.len();
-        match conn.parse_head(&mut buf, &mut fields) {
+        match conn.parse_head(&mut buf, &mut fields, &mut head) {
             Err(_) => return,
             Ok(None) if rest.is_empty() => return,
             Ok(None) => {
@@ -27,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
                 rest = &[];
                 continue;
             }
-            Ok(Some(start)) => assert!(!start.head.is_empty()),
+            Ok(Some(start)) => assert!(!head.is_empty() && head.len() == start.parsed.len),
         }
         loop {
             match conn.read_body(&mut buf) {

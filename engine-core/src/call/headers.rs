@@ -2,7 +2,6 @@
 //! nothing and building an `http::HeaderMap` waits until someone asks for one.
 
 use crate::http::FieldIndex;
-use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
 
@@ -17,7 +16,7 @@ pub struct Headers {
 enum Repr {
     /// As parsed: the head's bytes and the fields' offsets into them.
     Raw {
-        head: Bytes,
+        head: Vec<u8>,
         fields: Vec<FieldIndex>,
     },
     /// After a plugin rewrote them.
@@ -28,32 +27,24 @@ impl Headers {
     pub(crate) fn empty() -> Self {
         Self {
             repr: Repr::Raw {
-                head: Bytes::new(),
+                head: Vec::new(),
                 fields: Vec::new(),
             },
         }
     }
 
-    /// The parser's field vector, to be refilled for the next request of a connection: the head's
-    /// bytes are released and the vector keeps its allocation.
-    pub(crate) fn recycle_fields(&mut self) -> Vec<FieldIndex> {
-        match std::mem::replace(
-            &mut self.repr,
-            Repr::Raw {
-                head: Bytes::new(),
-                fields: Vec::new(),
-            },
-        ) {
-            Repr::Raw { mut fields, .. } => {
-                fields.clear();
-                fields
-            }
-            Repr::Map(_) => Vec::new(),
+    /// Takes `head` and `fields` (the next request's, as the parser filled them) and hands back
+    /// the vectors they replace, for the parser to refill: a connection's requests reuse two pairs
+    /// of vectors instead of allocating.
+    pub(crate) fn set_raw(
+        &mut self,
+        head: Vec<u8>,
+        fields: Vec<FieldIndex>,
+    ) -> (Vec<u8>, Vec<FieldIndex>) {
+        match std::mem::replace(&mut self.repr, Repr::Raw { head, fields }) {
+            Repr::Raw { head, fields } => (head, fields),
+            Repr::Map(_) => Default::default(),
         }
-    }
-
-    pub(crate) fn set_raw(&mut self, head: Bytes, fields: Vec<FieldIndex>) {
-        self.repr = Repr::Raw { head, fields };
     }
 
     pub(crate) fn from_map(map: HeaderMap) -> Self {
@@ -139,9 +130,7 @@ impl Headers {
                     // The parser admitted only tokens and field-value bytes, which `http` accepts.
                     if let (Ok(name), Ok(value)) = (
                         HeaderName::from_bytes(f.name.of(head)),
-                        HeaderValue::from_maybe_shared(
-                            head.slice(f.value.start as usize..f.value.end as usize),
-                        ),
+                        HeaderValue::from_bytes(f.value.of(head)),
                     ) {
                         map.append(name, value);
                     }

@@ -26,7 +26,7 @@ pub use multipart::Multipart;
 pub use parameters::Parameters;
 pub use request::{ConnectionInfo, Request};
 pub use response::Response;
-pub(crate) use response::{Committed, ResponseState};
+pub(crate) use response::{Committed, ResponseCell, ResponseState};
 
 use crate::Error;
 use crate::application::AppRuntime;
@@ -36,7 +36,7 @@ use futures_core::Stream;
 use http::{HeaderValue, StatusCode};
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// One request and its response (Ktor's `ApplicationCall`).
 #[derive(Clone)]
@@ -46,7 +46,7 @@ pub struct ApplicationCall {
 
 pub(crate) struct CallInner {
     pub(crate) request: Request,
-    pub(crate) response: Mutex<ResponseState>,
+    pub(crate) response: ResponseCell,
     pub(crate) attributes: Attributes,
     pub(crate) body: BodyChannel,
     pub(crate) app: Arc<AppRuntime>,
@@ -66,7 +66,7 @@ impl ApplicationCall {
         Self {
             inner: Arc::new(CallInner {
                 request: Request::new(conn),
-                response: Mutex::new(ResponseState::default()),
+                response: ResponseCell::default(),
                 attributes: Attributes::default(),
                 body: BodyChannel::default(),
                 app,
@@ -81,11 +81,7 @@ impl ApplicationCall {
 
     pub(crate) fn recycle(&mut self) -> Option<&mut CallInner> {
         let inner = Arc::get_mut(&mut self.inner)?;
-        inner
-            .response
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .reset();
+        inner.response.reset();
         inner.attributes.clear();
         Some(inner)
     }

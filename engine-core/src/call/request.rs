@@ -5,7 +5,6 @@
 use super::Parameters;
 use super::headers::Headers;
 use crate::http::{Method as WireMethod, RequestHead, TargetForm, Version as WireVersion};
-use bytes::Bytes;
 use http::{HeaderMap, Method, Version};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -17,8 +16,9 @@ pub struct Request {
     /// The method the application sees instead of `method`, once a plugin set one.
     method_override: OnceLock<Method>,
     version: Version,
-    /// The request-target's bytes (visible ASCII: the parser admits nothing else).
-    target: Bytes,
+    /// The request-target's bytes (visible ASCII: the parser admits nothing else), copied from the
+    /// head into a vector each request of the connection reuses.
+    target: Vec<u8>,
     /// Where the path starts and ends in `target` (past the authority of an absolute-form target).
     path: (usize, usize),
     headers: Mutex<Arc<Headers>>,
@@ -45,7 +45,7 @@ impl Request {
             method: Method::GET,
             method_override: OnceLock::new(),
             version: Version::HTTP_11,
-            target: Bytes::from_static(b"/"),
+            target: b"/".to_vec(),
             path: (0, 1),
             headers: Mutex::new(Arc::new(Headers::empty())),
             local: conn.local,
@@ -59,50 +59,44 @@ impl Request {
 
     /// Fills this request from a parsed head. `head` holds the head's bytes, `parsed` its offsets
     /// and `fields` its field offsets (all relative to `head`). Needs the only reference, which the
-    /// connection driver has between calls.
+    /// connection driver has between calls. Returns the previous request's head and field vectors
+    /// (empty when a plugin still holds its headers), for the parser to refill.
     pub(crate) fn fill(
         &mut self,
-        head: Bytes,
+        head: Vec<u8>,
         parsed: &RequestHead,
         fields: Vec<crate::http::FieldIndex>,
-    ) {
+    ) -> (Vec<u8>, Vec<crate::http::FieldIndex>) {
         self.method = to_http_method(parsed.method, parsed.method_span.of(&head));
         self.version = match parsed.version {
             WireVersion::Http10 => Version::HTTP_10,
             WireVersion::Http11 => Version::HTTP_11,
         };
-        self.target = head.slice(parsed.target.start as usize..parsed.target.end as usize);
+        self.target.clear();
+        self.target.extend_from_slice(parsed.target.of(&head));
         self.path = path_range(&self.target, parsed.target_form);
+        // Most calls set none of these: a check is a load, a `take` moves the cell out and back.
+        clear(&mut self.method_override);
+        clear(&mut self.query);
+        clear(&mut self.raw_query);
+        clear(&mut self.cookies);
+        clear(&mut self.route_parameters);
         let headers = self
             .headers
             .get_mut()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match Arc::get_mut(headers) {
+        let (mut head, mut fields) = match Arc::get_mut(headers) {
             Some(reused) => reused.set_raw(head, fields),
             None => {
                 let mut fresh = Headers::empty();
-                fresh.set_raw(head, fields);
+                let previous = fresh.set_raw(head, fields);
                 *headers = Arc::new(fresh);
+                previous
             }
-        }
-        self.method_override.take();
-        self.query.take();
-        self.raw_query.take();
-        self.cookies.take();
-        self.route_parameters.take();
-    }
-
-    /// The field vector of the previous request, emptied, for the parser to refill.
-    pub(crate) fn recycle_fields(&mut self) -> Vec<crate::http::FieldIndex> {
-        self.target = Bytes::from_static(b"/");
-        self.path = (0, 1);
-        let headers = self
-            .headers
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Arc::get_mut(headers)
-            .map(Headers::recycle_fields)
-            .unwrap_or_default()
+        };
+        head.clear();
+        fields.clear();
+        (head, fields)
     }
 
     /// The method the application sees (Ktor's `call.request.httpMethod`): the one the client sent,
@@ -206,6 +200,12 @@ impl Request {
         self.headers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn clear<T>(cell: &mut OnceLock<T>) {
+    if cell.get().is_some() {
+        cell.take();
     }
 }
 

@@ -6,6 +6,7 @@ use crate::Error;
 use cookie::Cookie;
 use http::header::{IntoHeaderName, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// What the driver needs to write a response: taken once per call.
@@ -25,25 +26,47 @@ pub(crate) struct ResponseState {
     pub(crate) content_type: Option<HeaderValue>,
     /// Set by `respond`; `Some` until the driver takes it.
     pub(crate) committed: Option<Committed>,
-    /// Whether `respond` ran (the content may already be taken by the driver).
-    pub(crate) responded: bool,
 }
 
 impl ResponseState {
-    pub(crate) fn reset(&mut self) {
+    fn reset(&mut self) {
         self.status = None;
         if !self.headers.is_empty() {
             self.headers.clear();
         }
         self.content_type = None;
         self.committed = None;
-        self.responded = false;
+    }
+}
+
+/// A call's response state, and whether it has responded.
+#[derive(Default)]
+pub(crate) struct ResponseCell {
+    state: Mutex<ResponseState>,
+    /// Whether `respond` ran (the content may already be taken by the driver). Written only with
+    /// `state` locked, so that checking and recording a response is one step; read without the
+    /// lock: plugins ask it on every call, and a lock is two atomic read-modify-writes.
+    responded: AtomicBool,
+}
+
+impl ResponseCell {
+    /// The state, reached through the only reference to the call: no lock.
+    pub(crate) fn state_mut(&mut self) -> &mut ResponseState {
+        self.state
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes the cell as new for the next call of a connection, keeping the header map's allocation.
+    pub(crate) fn reset(&mut self) {
+        self.state_mut().reset();
+        *self.responded.get_mut() = false;
     }
 }
 
 /// The response of a call: status, headers, cookies (Ktor's `call.response`).
 pub struct Response<'c> {
-    state: &'c Mutex<ResponseState>,
+    cell: &'c ResponseCell,
 }
 
 impl std::fmt::Debug for Response<'_> {
@@ -57,14 +80,15 @@ impl std::fmt::Debug for Response<'_> {
 }
 
 impl<'c> Response<'c> {
-    pub(crate) fn new(state: &'c Mutex<ResponseState>) -> Self {
-        Self { state }
+    pub(crate) fn new(cell: &'c ResponseCell) -> Self {
+        Self { cell }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'c, ResponseState> {
         // Every update below is a single assignment or map operation: a panic cannot leave the
         // state half-written, so a poisoned lock is still consistent.
-        self.state
+        self.cell
+            .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -123,16 +147,16 @@ impl<'c> Response<'c> {
 
     /// Whether the call has responded.
     pub fn is_committed(&self) -> bool {
-        self.lock().responded
+        self.cell.responded.load(Ordering::Acquire)
     }
 
     /// Records the content as the call's response. Fails if the call already responded.
     pub(crate) fn commit(&self, content: OutgoingContent) -> Result<(), Error> {
         let mut state = self.lock();
-        if state.responded {
+        if self.cell.responded.load(Ordering::Relaxed) {
             return Err(already_responded());
         }
-        Self::record(&mut state, content);
+        self.record(&mut state, content);
         Ok(())
     }
 
@@ -141,13 +165,14 @@ impl<'c> Response<'c> {
     /// answered in the content's place, and the content is dropped.
     pub(crate) fn commit_unless_answered(&self, content: OutgoingContent) -> Result<(), Error> {
         let mut state = self.lock();
-        if !state.responded {
-            Self::record(&mut state, content);
+        if !self.cell.responded.load(Ordering::Relaxed) {
+            self.record(&mut state, content);
         }
         Ok(())
     }
 
-    fn record(state: &mut ResponseState, content: OutgoingContent) {
+    /// Records `content` in `state`, which the caller locked.
+    fn record(&self, state: &mut ResponseState, content: OutgoingContent) {
         let status = content
             .status
             .or(state.status)
@@ -169,7 +194,8 @@ impl<'c> Response<'c> {
             status,
             body: content.body,
         });
-        state.responded = true;
+        // Release: who sees `responded` set without the lock sees the response recorded.
+        self.cell.responded.store(true, Ordering::Release);
     }
 }
 

@@ -14,7 +14,8 @@ use super::{ConnConfig, Io, ReadResult, ShutdownSignal};
 use crate::Error;
 use crate::application::AppRuntime;
 use crate::call::{
-    ApplicationCall, BodyPhase, BodyStream, Committed, ConnectionInfo, ResponseBody, UpgradeHandler,
+    ApplicationCall, BodyPhase, BodyStream, Committed, ConnectionInfo, ResponseBody, ResponseState,
+    UpgradeHandler,
 };
 use crate::hooks::SentResponse;
 use crate::http::FieldIndex;
@@ -92,6 +93,9 @@ struct State {
     eof: bool,
     out: Vec<u8>,
     call: ApplicationCall,
+    /// The next request's head and field index, as the parser fills them; the call hands back its
+    /// previous pair when it takes these (see [`fill_call`]).
+    head: Vec<u8>,
     fields: Vec<FieldIndex>,
     /// Every deadline of the connection: one wait at a time.
     timer: Timer,
@@ -110,6 +114,7 @@ async fn serve<I: Io>(
         conn: Conn::new(config),
         eof: false,
         call: ApplicationCall::new(app.clone(), info),
+        head: Vec::new(),
         fields: Vec::new(),
         timer: Timer::new(),
     };
@@ -155,10 +160,10 @@ async fn next_request<I: Io, R: Future<Output = ReadResult>>(
     let mut head_deadline: Option<Instant> = None;
     loop {
         if let Some(buf) = state.buf.as_mut() {
-            if state.fields.capacity() == 0 {
-                state.fields = recycle_fields(&mut state.call);
-            }
-            match state.conn.parse_head(buf, &mut state.fields) {
+            match state
+                .conn
+                .parse_head(buf, &mut state.fields, &mut state.head)
+            {
                 Ok(Some(start)) => return Ok(start),
                 Ok(None) => {}
                 Err(rejection) => {
@@ -246,12 +251,6 @@ fn take_buf(state: &mut State) -> BytesMut {
     buf
 }
 
-fn recycle_fields(call: &mut ApplicationCall) -> Vec<FieldIndex> {
-    call.inner_mut()
-        .map(|inner| inner.request.recycle_fields())
-        .unwrap_or_default()
-}
-
 /// Runs one call and writes its response; then keeps, drains or closes the connection.
 async fn handle<I: Io, R: Future<Output = ReadResult>>(
     io: &I,
@@ -288,9 +287,8 @@ async fn handle<I: Io, R: Future<Output = ReadResult>>(
 }
 
 fn prepare_call(state: &mut State, start: RequestStart) {
-    let fields = std::mem::take(&mut state.fields);
     if let Some(inner) = state.call.recycle() {
-        return fill_call(inner, start, fields);
+        return fill_call(inner, start, &mut state.head, &mut state.fields);
     }
     // Something still holds the previous call (a spawned task, a body stream): start afresh.
     let app = state.call.inner.app.clone();
@@ -303,11 +301,21 @@ fn prepare_call(state: &mut State, start: RequestStart) {
     let Some(inner) = state.call.inner_mut() else {
         unreachable!("a new call has one owner");
     };
-    fill_call(inner, start, fields);
+    fill_call(inner, start, &mut state.head, &mut state.fields);
 }
 
-fn fill_call(inner: &mut crate::call::CallInner, start: RequestStart, fields: Vec<FieldIndex>) {
-    inner.request.fill(start.head, &start.parsed, fields);
+/// Fills the call from the request parsed into `head` and `fields`, which then hold the previous
+/// request's vectors, emptied, for the next parse: no allocation and no reference count per request.
+fn fill_call(
+    inner: &mut crate::call::CallInner,
+    start: RequestStart,
+    head: &mut Vec<u8>,
+    fields: &mut Vec<FieldIndex>,
+) {
+    (*head, *fields) =
+        inner
+            .request
+            .fill(std::mem::take(head), &start.parsed, std::mem::take(fields));
     inner.body.reset(start.has_body);
 }
 
@@ -332,8 +340,7 @@ async fn response_sent<I: Io>(
     written
 }
 
-/// What a call's pipeline left behind, turned into a response, with its head encoded (one lock
-/// of the response state for both).
+/// What a call's pipeline left behind, turned into a response, with its head encoded.
 fn resolve_response(
     state: &mut State,
     outcome: std::thread::Result<Result<(), Error>>,
@@ -343,23 +350,43 @@ fn resolve_response(
         Ok(Err(error)) => Some(error),
         Err(_panic) => Some(Error::msg("the handler panicked")),
     };
-    let call = &state.call;
-    let response = call.response();
-    let mut response = response.lock();
-    if let Some(error) = &error {
-        let request = call.request();
+    let error = error.map(|error| {
+        let request = state.call.request();
         tracing::error!(method = %request.local_method(), path = request.path(), status = %error.status_code(), %error, "call failed");
+        let status = error.status_code();
+        let text = if state.call.application().is_development() {
+            error.to_string()
+        } else {
+            status.canonical_reason().unwrap_or("Error").to_owned()
+        };
+        (status, text)
+    });
+    // The pipeline is over, so the call usually has one owner again and its response state is
+    // reached without the lock: two atomic read-modify-writes fewer than locking it.
+    if let Some(inner) = state.call.inner_mut() {
+        return resolve(
+            inner.response.state_mut(),
+            error,
+            &mut state.conn,
+            &mut state.out,
+        );
     }
+    let response = state.call.response();
+    resolve(&mut response.lock(), error, &mut state.conn, &mut state.out)
+}
+
+/// [`resolve_response`] once it holds the response state: takes the committed response (or makes
+/// the error's, or the bare status's) and encodes its head.
+fn resolve(
+    response: &mut ResponseState,
+    error: Option<(StatusCode, String)>,
+    conn: &mut Conn,
+    out: &mut Vec<u8>,
+) -> (Committed, ResponsePlan) {
     let committed = match (response.committed.take(), error) {
         (Some(committed), _) => committed,
-        (None, Some(error)) => {
-            let status = error.status_code();
+        (None, Some((status, text))) => {
             response.headers.clear();
-            let text = if call.application().is_development() {
-                error.to_string()
-            } else {
-                status.canonical_reason().unwrap_or("Error").to_owned()
-            };
             response.content_type =
                 Some(http::HeaderValue::from_static("text/plain; charset=utf-8"));
             Committed {
@@ -381,8 +408,8 @@ fn resolve_response(
         } => BodySize::Known(*n),
         ResponseBody::Stream { length: None, .. } => BodySize::Unknown,
     };
-    let plan = state.conn.encode_head(
-        &mut state.out,
+    let plan = conn.encode_head(
+        out,
         committed.status,
         response.content_type.as_ref(),
         &response.headers,

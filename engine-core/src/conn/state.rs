@@ -67,12 +67,10 @@ impl BodyError {
     }
 }
 
-/// A request head, taken off the read buffer.
+/// A request head, taken off the read buffer (its bytes are copied out by [`Conn::parse_head`]).
 #[derive(Debug)]
 pub struct RequestStart {
-    /// The head's bytes; `parsed` and the fields index into them.
-    pub head: Bytes,
-    /// The parsed head.
+    /// The parsed head: offsets into the head's bytes.
     pub parsed: RequestHead,
     /// Whether a body follows.
     pub has_body: bool,
@@ -163,11 +161,17 @@ impl Conn {
         &self.config
     }
 
-    /// Takes the next request head off `buf`, if it is complete. `fields` receives its fields.
+    /// Takes the next request head off `buf`, if it is complete: `head` receives its bytes (which
+    /// the returned offsets index) and `fields` its fields.
+    ///
+    /// The head is copied out rather than split off as a `Bytes`: a head is short, and a slice
+    /// would cost two atomic reference counts per request and keep the read buffer shared, so that
+    /// it could not be reclaimed in place until the call let go of its head.
     pub fn parse_head(
         &mut self,
         buf: &mut BytesMut,
         fields: &mut Vec<FieldIndex>,
+        head: &mut Vec<u8>,
     ) -> Result<Option<RequestStart>, Rejection> {
         if self.scanned > 0 && !self.worth_parsing(buf) {
             return Ok(None);
@@ -206,9 +210,10 @@ impl Conn {
             && !matches!(self.body, Body::None);
         self.close_after_response = false;
         let has_body = !matches!(self.body, Body::None);
-        let head = buf.split_to(parsed.len).freeze();
+        head.clear();
+        head.extend_from_slice(&buf[..parsed.len]);
+        buf.advance(parsed.len);
         Ok(Some(RequestStart {
-            head,
             parsed,
             has_body,
             wants_upgrade: options.upgrade,

@@ -395,13 +395,14 @@ impl Interceptor<(), ApplicationCall> for RoutingInterceptor {
                     let params: Parameters = found.params.iter().collect();
                     let _ = call.inner.request.route_parameters.set(params);
                 }
-                let chain = found.value.chain.get().cloned();
+                let chain = found.value.chain.get();
                 // A route with no interceptors of its own: the handler's future is this
-                // interceptor's, so the call boxes one future instead of two (tests/allocations.rs).
-                if chain.as_ref().is_some_and(|c| c.len() == 1) {
+                // interceptor's, so the call boxes one future instead of two (tests/allocations.rs),
+                // and the route's chain is not even cloned (a reference count saved).
+                if chain.is_some_and(|c| c.len() == 1) {
                     return found.value.handler.call(call.clone());
                 }
-                chain
+                chain.cloned()
             }
             Resolution::MethodNotAllowed { allow } => {
                 let allow = allow

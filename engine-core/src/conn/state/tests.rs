@@ -10,10 +10,30 @@ fn conn() -> Conn {
 fn start(conn: &mut Conn, bytes: &[u8]) -> (RequestStart, BytesMut) {
     let mut buf = BytesMut::from(bytes);
     let start = conn
-        .parse_head(&mut buf, &mut Vec::new())
+        .parse_head(&mut buf, &mut Vec::new(), &mut Vec::new())
         .expect("valid")
         .expect("complete");
     (start, buf)
+}
+
+#[test]
+fn the_head_is_copied_out_and_the_body_stays() {
+    let mut conn = conn();
+    let request = b"POST /a?b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET";
+    let mut buf = BytesMut::from(&request[..]);
+    let (mut fields, mut head) = (Vec::new(), b"stale".to_vec());
+    let start = conn
+        .parse_head(&mut buf, &mut fields, &mut head)
+        .expect("valid")
+        .expect("complete");
+    assert_eq!(head, &request[..request.len() - 6]);
+    assert_eq!(start.parsed.len, head.len());
+    assert_eq!(start.parsed.target.of(&head), b"/a?b");
+    assert_eq!(fields.len(), 2);
+    assert_eq!(fields[1].value.of(&head), b"3");
+    assert_eq!(&buf[..], b"abcGET");
+    assert_eq!(body(&mut conn, &mut buf).unwrap(), b"abc");
+    assert_eq!(&buf[..], b"GET");
 }
 
 fn body(conn: &mut Conn, buf: &mut BytesMut) -> Result<Vec<u8>, BodyError> {
@@ -108,7 +128,8 @@ fn body_limits_give_413() {
     let mut buf =
         BytesMut::from(&b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"[..]);
     assert_eq!(
-        conn.parse_head(&mut buf, &mut Vec::new()).unwrap_err(),
+        conn.parse_head(&mut buf, &mut Vec::new(), &mut Vec::new())
+            .unwrap_err(),
         Rejection::PayloadTooLarge
     );
     assert_eq!(
@@ -160,7 +181,8 @@ fn expect_continue_is_wanted_only_for_http11_with_a_body() {
         &b"POST / HTTP/1.1\r\nHost: a\r\nExpect: nope\r\nContent-Length: 1\r\n\r\n"[..],
     );
     assert_eq!(
-        conn.parse_head(&mut buf, &mut Vec::new()).unwrap_err(),
+        conn.parse_head(&mut buf, &mut Vec::new(), &mut Vec::new())
+            .unwrap_err(),
         Rejection::ExpectationFailed
     );
 }
@@ -215,7 +237,9 @@ fn a_trickling_head_is_not_reparsed_for_every_byte() {
     for (i, &byte) in request.as_bytes().iter().enumerate() {
         buf.extend_from_slice(&[byte]);
         let before = conn.scanned;
-        let result = conn.parse_head(&mut buf, &mut fields).unwrap();
+        let result = conn
+            .parse_head(&mut buf, &mut fields, &mut Vec::new())
+            .unwrap();
         if conn.scanned != before || result.is_some() {
             parses += 1;
         }
