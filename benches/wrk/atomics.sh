@@ -47,7 +47,8 @@ wrk -t 1 -d 2s "${args[@]}" >/dev/null
 callgrind_control --zero "$pid" >/dev/null
 requests=$(wrk -t 1 -d "${DURATION}s" "${args[@]}" | awk '/requests in/ { print $1 }')
 callgrind_control --dump "$pid" >/dev/null
-kill -INT $pid
+# The profile is dumped: the server need not exit cleanly (hyper_server has no signal handling).
+kill -KILL $pid
 wait $pid 2>/dev/null || true
 trap - EXIT
 echo "$requests" >"$OUT/requests"
