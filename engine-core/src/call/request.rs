@@ -96,6 +96,11 @@ impl Request {
         };
         head.clear();
         fields.clear();
+        if head.capacity() > KEPT_HEAD_CAPACITY {
+            // One large head (up to the 64 KiB header limit) does not make every connection that
+            // sent one hold that much for the rest of its life: the next parse allocates anew.
+            head = Vec::new();
+        }
         (head, fields)
     }
 
@@ -203,6 +208,9 @@ impl Request {
     }
 }
 
+/// A head vector larger than this is not kept for the connection's next request.
+const KEPT_HEAD_CAPACITY: usize = 8 * 1024;
+
 fn clear<T>(cell: &mut OnceLock<T>) {
     if cell.get().is_some() {
         cell.take();
@@ -250,4 +258,53 @@ fn path_range(target: &[u8], form: TargetForm) -> (usize, usize) {
         TargetForm::Authority | TargetForm::Asterisk => end,
     };
     (start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Limits, Parsed, parse_request_head};
+    use std::net::Ipv4Addr;
+
+    /// Fills `request` from `head` as the driver does, returning the vectors handed back.
+    fn fill(request: &mut Request, head: &[u8]) -> (Vec<u8>, Vec<crate::http::FieldIndex>) {
+        let mut fields = Vec::new();
+        let Ok(Parsed::Complete(parsed)) =
+            parse_request_head(head, &Limits::default(), &mut fields)
+        else {
+            panic!("a complete head");
+        };
+        request.fill(head.to_vec(), &parsed, fields)
+    }
+
+    #[test]
+    fn fill_hands_back_the_previous_vectors_but_not_a_large_head() {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 80));
+        let mut request = Request::new(ConnectionInfo {
+            local: addr,
+            remote: addr,
+        });
+        let small = b"GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\n";
+        let (head, fields) = fill(&mut request, small);
+        assert!(head.is_empty() && fields.is_empty());
+        assert_eq!((request.path(), request.query_string()), ("/a", "x=1"));
+
+        let large = format!(
+            "POST /b HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n",
+            "v".repeat(20_000)
+        );
+        let (head, fields) = fill(&mut request, large.as_bytes());
+        // The small head's vectors come back, emptied, with their room.
+        assert!(head.is_empty() && head.capacity() >= small.len());
+        assert!(fields.is_empty() && fields.capacity() >= 1);
+        assert_eq!(request.path(), "/b");
+        assert_eq!(request.headers().get("x-big").map(str::len), Some(20_000));
+
+        let (head, fields) = fill(&mut request, small);
+        // The large head's vector is not kept; its field index is.
+        assert_eq!(head.capacity(), 0);
+        assert!(fields.is_empty() && fields.capacity() >= 2);
+        assert_eq!(request.headers().get("x-big"), None);
+        assert_eq!(request.headers().get("host"), Some("h"));
+    }
 }
