@@ -350,42 +350,50 @@ fn resolve_response(
         Ok(Err(error)) => Some(error),
         Err(_panic) => Some(Error::msg("the handler panicked")),
     };
-    let error = error.map(|error| {
+    if let Some(error) = &error {
         let request = state.call.request();
         tracing::error!(method = %request.local_method(), path = request.path(), status = %error.status_code(), %error, "call failed");
-        let status = error.status_code();
-        let text = if state.call.application().is_development() {
-            error.to_string()
-        } else {
-            status.canonical_reason().unwrap_or("Error").to_owned()
-        };
-        (status, text)
-    });
+    }
+    let development = state.call.application().is_development();
     // The pipeline is over, so the call usually has one owner again and its response state is
     // reached without the lock: two atomic read-modify-writes fewer than locking it.
     if let Some(inner) = state.call.inner_mut() {
         return resolve(
             inner.response.state_mut(),
             error,
+            development,
             &mut state.conn,
             &mut state.out,
         );
     }
     let response = state.call.response();
-    resolve(&mut response.lock(), error, &mut state.conn, &mut state.out)
+    resolve(
+        &mut response.lock(),
+        error,
+        development,
+        &mut state.conn,
+        &mut state.out,
+    )
 }
 
 /// [`resolve_response`] once it holds the response state: takes the committed response (or makes
 /// the error's, or the bare status's) and encodes its head.
 fn resolve(
     response: &mut ResponseState,
-    error: Option<(StatusCode, String)>,
+    error: Option<Error>,
+    development: bool,
     conn: &mut Conn,
     out: &mut Vec<u8>,
 ) -> (Committed, ResponsePlan) {
     let committed = match (response.committed.take(), error) {
         (Some(committed), _) => committed,
-        (None, Some((status, text))) => {
+        (None, Some(error)) => {
+            let status = error.status_code();
+            let text = if development {
+                error.to_string()
+            } else {
+                status.canonical_reason().unwrap_or("Error").to_owned()
+            };
             response.headers.clear();
             response.content_type =
                 Some(http::HeaderValue::from_static("text/plain; charset=utf-8"));

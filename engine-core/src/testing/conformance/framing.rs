@@ -91,6 +91,53 @@ pub fn keep_alive_requests_share_a_connection(engine: &dyn EngineUnderTest) -> B
     })
 }
 
+/// A handler that keeps its call past the response (here in a list; a spawned task would do the
+/// same) does not have it refilled with the connection's next request: each request, sequential
+/// or pipelined, is a call of its own, and a kept call still shows its own request afterwards.
+pub fn calls_kept_past_their_response_stay_their_own(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let list = kept.clone();
+        let server = serve(engine, move |call| {
+            let list = list.clone();
+            async move {
+                let path = call.request().path().to_owned();
+                // Every other call is kept: the driver meets a held call and a free one in turn.
+                if path.ends_with(['0', '2', '4']) {
+                    list.lock().unwrap().push(call.clone());
+                }
+                call.response()
+                    .set_header("x-path", HeaderValue::from_str(&path)?);
+                call.respond_text(path).await
+            }
+        });
+        let mut conn = connect(&*server).await;
+        for path in ["/0", "/1"] {
+            conn.send(get(path)).await.unwrap();
+            let response = conn.read_response(false).await.unwrap();
+            assert_eq!(response.text(), path);
+            assert_eq!(response.header("x-path"), Some(path));
+        }
+        conn.send(["/2", "/3", "/4", "/5"].map(get).concat())
+            .await
+            .unwrap();
+        for path in ["/2", "/3", "/4", "/5"] {
+            let response = conn.read_response(false).await.unwrap();
+            assert_eq!(response.text(), path);
+            assert_eq!(response.header("x-path"), Some(path));
+        }
+        let kept: Vec<String> = kept
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|call| call.request().path().to_owned())
+            .collect();
+        assert_eq!(kept, ["/0", "/2", "/4"]);
+    })
+}
+
 /// 100 sequential requests on one connection all succeed.
 pub fn hundred_sequential_requests(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
     Box::pin(async move {

@@ -147,6 +147,7 @@ macro_rules! conformance_suite {
             streamed_response_is_chunked_once,
             connection_close_requests_each_succeed,
             keep_alive_requests_share_a_connection,
+            calls_kept_past_their_response_stay_their_own,
             hundred_sequential_requests,
             pipelined_gets_answer_in_order,
             pipelined_out_of_order_handlers_answer_in_order,
