@@ -2,7 +2,7 @@
 # time, running the rounds, and printing the medians. A script sets ROUNDS, SERVERS, ITEMS,
 # SERVER_CPU and PORT, defines `launch SERVER` (starts it in the background), `is_up` and
 # `measure SERVER ITEM` (prints "RATE COUNT" for one run against $PID), then calls `run_rounds` and
-# `print_table`. RAW=FILE keeps every round's figures (server, item, rate, CPU per unit).
+# `print_table`. RAW=FILE keeps every round's figures (server, item, rate, CPU per unit, round).
 
 TICKS=$(getconf CLK_TCK)
 # Where cargo put the release binaries (CARGO_TARGET_DIR, if set).
@@ -29,7 +29,7 @@ run_test() {
   before=$(cpu_ticks "$PID")
   read -r rate count < <(measure "$1" "$2")
   after=$(cpu_ticks "$PID")
-  echo "$1 $2 $rate $(awk -v t=$((after - before)) -v n="$count" -v hz="$TICKS" 'BEGIN { printf "%.3f", t / hz / n * 1e6 }')" >>"$RESULTS"
+  echo "$1 $2 $rate $(awk -v t=$((after - before)) -v n="$count" -v hz="$TICKS" 'BEGIN { printf "%.3f", t / hz / n * 1e6 }') $round" >>"$RESULTS"
 }
 
 run_rounds() {
@@ -49,9 +49,20 @@ run_rounds() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# The median, lowest and highest of SERVER's ratios to REF within each round, for ITEM's field
+# FIELD (3: rate, 4: CPU per unit): "1.05x (0.91-1.20)". The VM's speed drifts between rounds, so
+# a server is compared only with the reference run in the same round.
+per_round() { # server ref item field
+  awk -v s="$1" -v r="$2" -v i="$3" -v f="$4" '
+    $2 == i && $1 == s { mine[$5] = $f }
+    $2 == i && $1 == r { ref[$5] = $f }
+    END { for (k in mine) if (k in ref && ref[k] > 0) print mine[k] / ref[k] }' "$RESULTS" |
+    sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.2fx (%.2f-%.2f)", v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
+
 print_table() { # item column, rate column, cpu column; REFERENCE (a server) adds ratio columns
   local ref=${REFERENCE:-}
-  echo "| server | $1 | $2 (median) | $3 (median) |${ref:+ vs $ref: rate, CPU |}"
+  echo "| server | $1 | $2 (median) | $3 (median) |${ref:+ vs $ref per round: $2, CPU (range) |}"
   echo "|---|---|---|---|${ref:+---|}"
   for item in $ITEMS; do
     for server in $SERVERS; do
@@ -59,10 +70,7 @@ print_table() { # item column, rate column, cpu column; REFERENCE (a server) add
       cpu=$(awk -v s="$server" -v i="$item" '$1 == s && $2 == i { print $4 }' "$RESULTS" | median)
       ratio=
       if [ -n "$ref" ] && [ "$server" != "$ref" ]; then
-        ref_rate=$(awk -v s="$ref" -v i="$item" '$1 == s && $2 == i { print $3 }' "$RESULTS" | median)
-        ref_cpu=$(awk -v s="$ref" -v i="$item" '$1 == s && $2 == i { print $4 }' "$RESULTS" | median)
-        ratio=$(awk -v r="$rate" -v rr="$ref_rate" -v c="$cpu" -v rc="$ref_cpu" \
-          'BEGIN { if (rr > 0 && rc > 0) printf "%.2fx, %.2fx", r / rr, c / rc }')
+        ratio="$(per_round "$server" "$ref" "$item" 3), $(per_round "$server" "$ref" "$item" 4)"
       fi
       echo "| $server | $item | $rate | $cpu |${ref:+ $ratio |}"
     done
