@@ -9,6 +9,9 @@
 #   benches/wrk/ws_echo.sh                 # all servers, 3 rounds of 5 s per size
 #   ROUNDS=5 DURATION=10 SIZES="16 65536" CONNECTIONS=16 WINDOW=16 benches/wrk/ws_echo.sh
 #   BATCH=1 ...                            # the client writes each message on its own
+#   CLIENT=tungstenite ...                 # tokio-tungstenite's client (it masks and copies every
+#                                          # message; the default `raw` client masks frames once
+#                                          # and counts echoes from their headers)
 #
 # Servers: uring and tokio (the app), bare (ws_echo_server: `send` per echo, a write each) and
 # bare-batch (ws_echo_server --batch: the echoes of one read in one write).
@@ -24,6 +27,7 @@ SIZES=${SIZES:-"16 65536"}
 CONNECTIONS=${CONNECTIONS:-16}
 WINDOW=${WINDOW:-16}
 BATCH=${BATCH:-$WINDOW}
+CLIENT=${CLIENT:-raw}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=${PORT:-18080}
@@ -47,7 +51,7 @@ is_up() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
 measure() { # server size -> "messages/s messages"
   local out
-  out=$(taskset -c "$CLIENT_CPU" "$BIN"/ws_echo_client "$PORT" "$2" "$DURATION" "$CONNECTIONS" "$WINDOW" "$BATCH")
+  out=$(taskset -c "$CLIENT_CPU" "$BIN"/ws_echo_client "$PORT" "$2" "$DURATION" "$CONNECTIONS" "$WINDOW" "$BATCH" "$CLIENT")
   echo "$(echo "$out" | awk '$1 == "messages/s" { print $2 }') $(echo "$out" | awk '$1 == "messages" { print $2 }')"
 }
 
