@@ -53,19 +53,9 @@ async fn connection(
     // The writer and the reader are separate tasks so that a large send never waits on the reader.
     let writer = tokio::spawn(async move {
         loop {
-            let Ok(permit) = writer_permits.acquire().await else {
+            let Some(messages) = take_window(&writer_permits, batch).await else {
                 return;
             };
-            permit.forget();
-            // The first message waited for room; the others go with it while there is room.
-            let mut messages = 1;
-            while messages < batch {
-                match writer_permits.try_acquire() {
-                    Ok(permit) => permit.forget(),
-                    Err(_) => break,
-                }
-                messages += 1;
-            }
             if Instant::now() >= deadline {
                 return;
             }
@@ -92,6 +82,21 @@ async fn connection(
     permits.close();
     writer.abort();
     Ok(received)
+}
+
+/// Waits for room in the window for one message, then takes room for up to `batch` in all while
+/// there is some; says how many, or `None` once the window is closed.
+async fn take_window(permits: &Semaphore, batch: usize) -> Option<usize> {
+    permits.acquire().await.ok()?.forget();
+    let mut messages = 1;
+    while messages < batch {
+        match permits.try_acquire() {
+            Ok(permit) => permit.forget(),
+            Err(_) => break,
+        }
+        messages += 1;
+    }
+    Some(messages)
 }
 
 /// A frame header up to its mask key: `first` (FIN, opcode), then the payload length with `mask`
@@ -250,18 +255,9 @@ async fn raw_connection(
     let writer_permits = permits.clone();
     let writer = tokio::spawn(async move {
         loop {
-            let Ok(permit) = writer_permits.acquire().await else {
+            let Some(messages) = take_window(&writer_permits, batch).await else {
                 return;
             };
-            permit.forget();
-            let mut messages = 1;
-            while messages < batch {
-                match writer_permits.try_acquire() {
-                    Ok(permit) => permit.forget(),
-                    Err(_) => break,
-                }
-                messages += 1;
-            }
             if Instant::now() >= deadline {
                 return;
             }
