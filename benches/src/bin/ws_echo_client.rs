@@ -53,12 +53,9 @@ async fn connection(
     // The writer and the reader are separate tasks so that a large send never waits on the reader.
     let writer = tokio::spawn(async move {
         loop {
-            let Some(messages) = take_window(&writer_permits, batch).await else {
+            let Some(messages) = take_window(&writer_permits, batch, deadline).await else {
                 return;
             };
-            if Instant::now() >= deadline {
-                return;
-            }
             for _ in 0..messages {
                 if sink.feed(Message::Binary(payload.clone())).await.is_err() {
                     return;
@@ -85,8 +82,8 @@ async fn connection(
 }
 
 /// Waits for room in the window for one message, then takes room for up to `batch` in all while
-/// there is some; says how many, or `None` once the window is closed.
-async fn take_window(permits: &Semaphore, batch: usize) -> Option<usize> {
+/// there is some; says how many, or `None` once the window is closed or `deadline` has passed.
+async fn take_window(permits: &Semaphore, batch: usize, deadline: Instant) -> Option<usize> {
     permits.acquire().await.ok()?.forget();
     let mut messages = 1;
     while messages < batch {
@@ -96,7 +93,7 @@ async fn take_window(permits: &Semaphore, batch: usize) -> Option<usize> {
         }
         messages += 1;
     }
-    Some(messages)
+    (Instant::now() < deadline).then_some(messages)
 }
 
 /// A frame header up to its mask key: `first` (FIN, opcode), then the payload length with `mask`
@@ -255,12 +252,9 @@ async fn raw_connection(
     let writer_permits = permits.clone();
     let writer = tokio::spawn(async move {
         loop {
-            let Some(messages) = take_window(&writer_permits, batch).await else {
+            let Some(messages) = take_window(&writer_permits, batch, deadline).await else {
                 return;
             };
-            if Instant::now() >= deadline {
-                return;
-            }
             if writer
                 .write_all(&frames[..messages * frame_len])
                 .await
