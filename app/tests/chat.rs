@@ -9,6 +9,7 @@ use engine_core::{Engine, ServerConfig, embedded_server};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -155,6 +156,7 @@ async fn a_stalled_member_does_not_hold_the_room_up(engine: Box<dyn Engine>) {
         max_message_chars: 8192,
         ..ChatConfig::default()
     };
+    let ahead = config.buffer / 4;
     let server = start(engine, config);
     let addr = server.local_addrs()[0];
     let mut stalled = join(addr, Some("stalled")).await;
@@ -163,10 +165,16 @@ async fn a_stalled_member_does_not_hold_the_room_up(engine: Box<dyn Engine>) {
     // The writer reads what the room sends it (its own messages included) as a browser would: a
     // member that stops reading stops being read too, through its own connection only.
     let draining = tokio::spawn(async move { while let Some(Ok(_)) = echoes.next().await {} });
-    // 4 KiB each, 16 MiB in all: more than the stalled member's socket buffers hold.
+    // 4 KiB each, 16 MiB in all: more than the stalled member's socket buffers hold. The writer
+    // keeps at most a quarter of the room's buffer beyond what the reader has seen, so that the
+    // reader never falls behind however slowly it runs; the stalled member, which reads nothing,
+    // falls behind all the same.
     let padding = "p".repeat(4096);
+    let seen = Arc::new(tokio::sync::Semaphore::new(ahead));
+    let window = seen.clone();
     let sending = tokio::spawn(async move {
         for i in 0..MESSAGES {
+            window.acquire().await.unwrap().forget();
             let text = format!("{i:05} {padding}");
             writer.send(Message::text(text)).await.unwrap();
         }
@@ -179,6 +187,7 @@ async fn a_stalled_member_does_not_hold_the_room_up(engine: Box<dyn Engine>) {
             let text = event["text"].as_str().unwrap();
             assert_eq!(&text[..5], format!("{next:05}"), "in order, none missed");
             next += 1;
+            seen.add_permits(1);
         }
     }
     let _writer = sending.await.unwrap();
