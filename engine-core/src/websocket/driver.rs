@@ -19,7 +19,8 @@ use super::deflate::Negotiated;
 use super::encoder::Encoder;
 use super::read_buffer::ReadBuffer;
 use super::session::{
-    Command, SessionError, Shared, WebSocketSession, close_frame, failed, is_close_frame, lock,
+    Command, SessionError, Shared, WebSocketSession, close_frame, failed, has_room, is_close_frame,
+    lock,
 };
 use super::{CloseCode, CloseFrame, DecoderConfig, Message, WebSocketsConfig};
 use crate::http::Parsed;
@@ -84,6 +85,7 @@ pub(super) async fn run<F>(
         incoming,
         outgoing,
         shared: shared.clone(),
+        outgoing_bytes: config.outgoing_queue_bytes,
         raw,
         permessage_deflate: deflate.is_some(),
     };
@@ -125,6 +127,7 @@ pub(super) async fn run<F>(
         out: Vec::new(),
         tails: Vec::with_capacity(MAX_TAILS),
         tail_bytes: 0,
+        unwritten: 0,
         encoder: Encoder::new(deflate.as_ref()),
         outgoing: outgoing_rx,
         shared,
@@ -180,7 +183,7 @@ async fn queue(
     message: Message,
 ) -> Result<(), ()> {
     let tx = tx.ok_or(())?;
-    while shared.queued_bytes.load(Ordering::Acquire) >= limit {
+    while !has_room(shared.queued_bytes.load(Ordering::Acquire), limit) {
         // A permit stored by a `recv` since the load wakes this at once.
         shared.room.notified().await;
     }
@@ -358,6 +361,9 @@ struct Writer {
     tails: Vec<(usize, Bytes)>,
     /// What `tails` add up to.
     tail_bytes: usize,
+    /// The bytes of the messages `send` queued that were taken for this write (counted as
+    /// `Shared::unwritten_bytes` until written).
+    unwritten: usize,
     encoder: Encoder,
     outgoing: mpsc::Receiver<Command>,
     shared: Arc<Shared>,
@@ -385,6 +391,8 @@ impl Writer {
     async fn run(mut self) {
         let end = self.write_loop().await;
         self.shared.set_closed();
+        // Senders waiting for room in the queue now fail.
+        self.shared.written.notify_waiters();
         let state = match end {
             WriteEnd::Clean => {
                 let shutdown = tokio::time::timeout(self.config.write_timeout, self.io.shutdown());
@@ -497,7 +505,10 @@ impl Writer {
                 Command::Close(_) => true,
             };
             let message = match command {
-                Command::Send(message) => message,
+                Command::Send(message) => {
+                    self.unwritten += message.len();
+                    message
+                }
                 Command::Close(frame) => Message::Close(Some(frame)),
             };
             self.encode(message)?;
@@ -569,6 +580,10 @@ impl Writer {
         self.out.clear();
         self.tails.clear();
         self.tail_bytes = 0;
+        if self.unwritten > 0 {
+            let bytes = std::mem::take(&mut self.unwritten);
+            self.shared.wrote(bytes, self.config.outgoing_queue_bytes);
+        }
         written.map_err(|_| WriteEnd::Abort)
     }
 }

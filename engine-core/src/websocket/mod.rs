@@ -103,6 +103,13 @@ pub struct WebSocketsConfig {
     /// batch small frames into one write, small enough to push back on a handler faster than the
     /// peer.
     pub outgoing_queue_size: usize,
+    /// `send` also waits while the messages sent and not yet written hold this many bytes (a
+    /// message larger than this still goes through, alone), so that what the peer has not taken
+    /// yet waits in the handler rather than in the server's memory. Without it a peer that never
+    /// reads made the server hold `outgoing_queue_size` messages of whatever size the handler
+    /// sent, per session; with it, about this much plus one message. Default 128 KiB, as for
+    /// `incoming_queue_bytes`.
+    pub outgoing_queue_bytes: usize,
     /// Messages read ahead of the handler before the server stops reading (TCP then pushes back on
     /// the peer). Default 32.
     pub incoming_queue_size: usize,
@@ -126,6 +133,7 @@ impl Default for WebSocketsConfig {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
             outgoing_queue_size: 32,
+            outgoing_queue_bytes: 128 << 10,
             incoming_queue_size: 32,
             incoming_queue_bytes: 128 << 10,
             deflate: None,

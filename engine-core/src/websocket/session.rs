@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http::StatusCode;
 use std::fmt;
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Notify, mpsc};
@@ -50,6 +51,8 @@ pub struct WebSocketSession {
     pub(super) incoming: mpsc::Receiver<Result<Message, Error>>,
     pub(super) outgoing: mpsc::Sender<Command>,
     pub(super) shared: Arc<Shared>,
+    /// `WebSocketsConfig::outgoing_queue_bytes`.
+    pub(super) outgoing_bytes: usize,
     pub(super) raw: bool,
     pub(super) permessage_deflate: bool,
 }
@@ -113,6 +116,10 @@ pub(super) struct Shared {
     /// takes one.
     pub(super) queued_bytes: AtomicUsize,
     pub(super) room: Notify,
+    /// The bytes of the messages `send` queued that the writer has not written yet; `written`
+    /// wakes the senders waiting for room (and, once the writer ends, all of them).
+    pub(super) unwritten_bytes: AtomicUsize,
+    pub(super) written: Notify,
     /// What the writer tells the reader when it is done (0 while it runs, then `driver::DRAIN` or `ABORT`);
     /// `stop_reader` wakes it.
     pub(super) reader_state: AtomicU8,
@@ -150,6 +157,15 @@ impl Shared {
 
     pub(super) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// The writer wrote `bytes` of the messages `send` queued; wakes the senders once there is
+    /// room under `limit` again.
+    pub(super) fn wrote(&self, bytes: usize, limit: usize) {
+        let before = self.unwritten_bytes.fetch_sub(bytes, Ordering::AcqRel);
+        if !has_room(before, limit) && has_room(before - bytes, limit) {
+            self.written.notify_waiters();
+        }
     }
 
     pub(super) fn set_closed(&self) {
@@ -227,11 +243,40 @@ impl WebSocketSession {
                 if closed {
                     return Err(failed(SessionError::Closed));
                 }
-                self.outgoing
-                    .send(Command::Send(message))
-                    .await
-                    .map_err(|_| failed(SessionError::Closed))
+                self.queue(message).await
             }
+        }
+    }
+
+    /// Queues `message` for the writer once the queue has room, in messages and in bytes. The
+    /// bytes are counted only as the message goes into the queue, with no wait in between, so
+    /// that a `send` dropped while it waits leaves nothing counted.
+    async fn queue(&self, message: Message) -> Result<(), Error> {
+        let shared = &*self.shared;
+        loop {
+            let mut written = pin!(shared.written.notified());
+            written.as_mut().enable();
+            if !has_room(
+                shared.unwritten_bytes.load(Ordering::Acquire),
+                self.outgoing_bytes,
+            ) {
+                // The writer wakes every waiter as it ends, after it marked the session closed.
+                if shared.is_closed() {
+                    return Err(failed(SessionError::Closed));
+                }
+                written.await;
+                continue;
+            }
+            let permit = self
+                .outgoing
+                .reserve()
+                .await
+                .map_err(|_| failed(SessionError::Closed))?;
+            shared
+                .unwritten_bytes
+                .fetch_add(message.len(), Ordering::AcqRel);
+            permit.send(Command::Send(message));
+            return Ok(());
         }
     }
 
@@ -262,6 +307,13 @@ impl WebSocketSession {
     }
 }
 
+/// Whether a queue holding `held` bytes takes another message under `limit`: it does below the limit,
+/// and when it is empty, so that one message larger than the limit (or any, with a limit of 0)
+/// still goes through, alone.
+pub(super) fn has_room(held: usize, limit: usize) -> bool {
+    held == 0 || held < limit
+}
+
 /// A raw frame with the Close opcode.
 pub(super) fn is_close_frame(message: &Message) -> bool {
     matches!(message, Message::Frame(frame) if u8::from(frame.header().opcode) == 0x8)
@@ -290,6 +342,18 @@ pub(super) fn close_frame(code: CloseCode, reason: &str) -> CloseFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A queue under its limit takes a message; an empty one takes any (one larger than the
+    /// limit goes alone), also with a limit of 0, which then means one message at a time.
+    #[test]
+    fn an_empty_queue_always_has_room() {
+        assert!(has_room(0, 128));
+        assert!(has_room(127, 128));
+        assert!(!has_room(128, 128));
+        assert!(!has_room(1 << 20, 128));
+        assert!(has_room(0, 0));
+        assert!(!has_room(1, 0));
+    }
 
     #[test]
     fn close_reasons_fit_a_control_frame() {

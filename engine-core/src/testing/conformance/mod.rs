@@ -230,6 +230,7 @@ macro_rules! conformance_suite {
             websocket_20_mib_binary_echo,
             websocket_100k_small_frames_in_order,
             websocket_burst_of_large_messages_in_order,
+            websocket_send_waits_for_unwritten_bytes,
             websocket_server_closes_first,
             websocket_client_closes_first,
             websocket_protocol_errors_close_with_1002,

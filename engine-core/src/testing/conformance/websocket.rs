@@ -325,6 +325,68 @@ pub fn websocket_burst_of_large_messages_in_order(
     })
 }
 
+/// `send` waits while what it queued is unwritten past `outgoing_queue_bytes` (128 KiB by
+/// default): the handler sends three 24 MiB messages to a client that reads nothing, and the second
+/// `send` must wait, since the first cannot be written whole into the sockets' buffers (a few MiB
+/// on loopback) until the client reads. Once it reads, all three arrive intact and in order and
+/// every `send` returns.
+pub fn websocket_send_waits_for_unwritten_bytes(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        const LEN: usize = 24 << 20;
+        let payload = |i: usize| -> Bytes {
+            (0..LEN)
+                .map(|j| u8::try_from((i * 31 + j) % 253).unwrap())
+                .collect()
+        };
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = sent.clone();
+        let server = ws_server(
+            engine,
+            |_| {},
+            move |mut session: WebSocketSession| {
+                let counted = counted.clone();
+                async move {
+                    for i in 0..3 {
+                        session.send(Message::Binary(payload(i))).await?;
+                        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    while session.recv().await.is_some() {}
+                    Ok(())
+                }
+            },
+        );
+        let config = WebSocketConfig::default()
+            .max_frame_size(Some(32 << 20))
+            .max_message_size(Some(32 << 20));
+        let mut client = ws_connect(&*server, Some(config)).await;
+        let count = || sent.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            eventually(NOTICE, || count() >= 1).await,
+            "the first send returns at once"
+        );
+        // Time for a send that does not wait to return; a slow machine only makes this pass
+        // more easily.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            count(),
+            1,
+            "a second 24 MiB send waits while the first is unwritten"
+        );
+        for i in 0..3 {
+            match next_message(&mut client).await {
+                Some(Message::Binary(data)) => {
+                    assert!(data == payload(i), "message {i} arrives intact");
+                }
+                other => panic!("message {i}: expected 24 MiB of binary, got {other:?}"),
+            }
+        }
+        assert!(
+            eventually(NOTICE, || count() == 3).await,
+            "every send returns once the client reads"
+        );
+    })
+}
+
 /// The server closes first with 1013: the client reads Close(1013), answers, and the connection
 /// ends.
 pub fn websocket_server_closes_first(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
