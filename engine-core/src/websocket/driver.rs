@@ -99,6 +99,7 @@ pub(super) async fn run<F>(
         raw,
     });
     let closing = shared.clone();
+    let ended = shared.clone();
     let handler = async move {
         let code = match handler(session).await {
             Ok(()) => CloseCode::Normal,
@@ -140,6 +141,7 @@ pub(super) async fn run<F>(
     };
     let connection = async {
         tokio::join!(reader.run(), writer.run());
+        ended.connection_ended();
     };
     drive(handler, connection).await;
 }
@@ -193,6 +195,16 @@ async fn queue(
     tx.send(Ok(message)).await.map_err(drop)
 }
 
+/// The close reason a raw Close frame's payload gives: its code and reason, 1005 when it has
+/// none, 1002 when it is not a valid one.
+fn raw_close_reason(payload: &[u8]) -> CloseFrame {
+    match parse_close(Bytes::copy_from_slice(payload)) {
+        Ok(Some(frame)) => frame,
+        Ok(None) => close_frame(CloseCode::Status, ""),
+        Err(_) => close_frame(CloseCode::Protocol, "invalid Close payload"),
+    }
+}
+
 // What the writer tells the reader through `Shared::reader_state` (0 while it runs):
 /// The write side is closed: discard what still comes until the peer closes, for a while.
 const DRAIN: u8 = 1;
@@ -224,6 +236,10 @@ enum ReadEnd {
 impl Reader {
     async fn run(mut self) {
         let end = self.decode_loop().await;
+        if !matches!(end, ReadEnd::Drain) {
+            // Before `recv` gives `None`, so that the reason is there when it does.
+            self.shared.connection_ended();
+        }
         // The handler's `recv` now gives what is queued, then `None`.
         self.incoming = None;
         match end {
@@ -295,15 +311,17 @@ impl Reader {
                 return None;
             }
             Message::Close(frame) => {
-                *lock(&self.shared.close_reason) = frame.clone();
+                let frame = frame.clone();
+                self.shared
+                    .close_reason(|| frame.unwrap_or_else(|| close_frame(CloseCode::Status, "")));
                 self.shared.set_closed();
                 self.shared.signal(|s| s.peer_closed = true);
                 end = Some(ReadEnd::Drain);
             }
             Message::Frame(frame) if is_close_frame(&message) => {
                 // Raw mode: the handler answers; the session stays open for that answer.
-                let reason = parse_close(Bytes::copy_from_slice(frame.payload()));
-                *lock(&self.shared.close_reason) = reason.ok().flatten();
+                self.shared
+                    .close_reason(|| raw_close_reason(frame.payload()));
                 self.shared.signal(|s| s.peer_closed = true);
                 end = Some(ReadEnd::Drain);
             }
@@ -481,9 +499,11 @@ impl Writer {
                     .get_or_insert(Instant::now() + self.config.close_timeout);
             } else if !self.close_sent {
                 // §5.5.1: "the endpoint MUST send a Close frame in response ... typically echoing
-                // the status code it received". What is still queued is dropped.
+                // the status code it received" (none for a Close without one: 1005 stands for
+                // that and must not be sent). What is still queued is dropped.
                 let echo = lock(&self.shared.close_reason)
                     .as_ref()
+                    .filter(|frame| frame.code != CloseCode::Status)
                     .map(|frame| CloseFrame {
                         code: frame.code,
                         reason: "".into(),
@@ -506,10 +526,19 @@ impl Writer {
             };
             let message = match command {
                 Command::Send(message) => {
+                    if let Message::Frame(frame) = &message
+                        && closes
+                    {
+                        self.shared
+                            .close_reason(|| raw_close_reason(frame.payload()));
+                    }
                     self.unwritten += message.len();
                     message
                 }
-                Command::Close(frame) => Message::Close(Some(frame)),
+                Command::Close(frame) => {
+                    self.shared.close_reason(|| frame.clone());
+                    Message::Close(Some(frame))
+                }
             };
             self.encode(message)?;
             if self.out.len() >= WRITE_BATCH_BYTES
@@ -549,6 +578,7 @@ impl Writer {
     /// Sends `frame` as our Close; the peer then has the close timeout to answer.
     async fn send_close(&mut self, frame: CloseFrame) -> Result<(), WriteEnd> {
         self.shared.set_closed();
+        self.shared.close_reason(|| frame.clone());
         self.write_message(Message::Close(Some(frame))).await?;
         self.mark_close_sent();
         Ok(())

@@ -41,8 +41,8 @@ pub(super) const MAX_REASON: usize = 123;
 ///             session.send(Message::text(format!("you said {text}"))).await?;
 ///         }
 ///     }
-///     // The peer closed: its reason, if it gave one.
-///     let _reason = session.close_reason();
+///     // The peer closed (its Close frame), or the connection broke (1006).
+///     let _reason = session.closed().await;
 ///     Ok(())
 /// }
 /// ```
@@ -107,8 +107,10 @@ pub(super) struct Shared {
     pub(super) closed: AtomicBool,
     /// A ping went out and no pong came back yet.
     pub(super) pong_pending: AtomicBool,
-    /// The peer's Close frame.
+    /// The first Close frame either side sent, or 1006 once the connection ended without one
+    /// ([`WebSocketSession::close_reason`]); `reason_known` wakes `closed`.
     pub(super) close_reason: Mutex<Option<CloseFrame>>,
+    pub(super) reason_known: Notify,
     /// What the reader and the session tell the writer; `writer` wakes it.
     pub(super) signals: Mutex<Signals>,
     pub(super) writer: Notify,
@@ -166,6 +168,21 @@ impl Shared {
         if !has_room(before, limit) && has_room(before - bytes, limit) {
             self.written.notify_waiters();
         }
+    }
+
+    /// Records `frame` as the session's close reason unless one is known, and wakes `closed`.
+    pub(super) fn close_reason(&self, frame: impl FnOnce() -> CloseFrame) {
+        let mut reason = lock(&self.close_reason);
+        if reason.is_none() {
+            *reason = Some(frame());
+            drop(reason);
+            self.reason_known.notify_waiters();
+        }
+    }
+
+    /// The connection ended: with no Close frame seen either way, the reason is 1006 (§7.1.5).
+    pub(super) fn connection_ended(&self) {
+        self.close_reason(|| close_frame(CloseCode::Abnormal, "closed without a Close frame"));
     }
 
     pub(super) fn set_closed(&self) {
@@ -291,9 +308,27 @@ impl WebSocketSession {
         self.shared.is_closed()
     }
 
-    /// The peer's Close frame, once it sent one.
+    /// Why the conversation ended (Ktor's `closeReason`), once known: the first Close frame that
+    /// either side sent (the peer's, code 1005 if it had none; or the server's: the handler's
+    /// [`close`](Self::close), 1011 after a ping timeout, 1002 / 1007 / 1009 after a protocol
+    /// error, 1001 when the server stops), or code 1006 once the connection ended without one
+    /// (RFC 6455 §7.1.5). `None` while the conversation goes on.
     pub fn close_reason(&self) -> Option<CloseFrame> {
         lock(&self.shared.close_reason).clone()
+    }
+
+    /// Waits until the close reason is known and gives it (see
+    /// [`close_reason`](Self::close_reason)): for a handler that only sends, what tells it that
+    /// the peer left.
+    pub async fn closed(&self) -> CloseFrame {
+        loop {
+            let mut known = pin!(self.shared.reason_known.notified());
+            known.as_mut().enable();
+            if let Some(frame) = self.close_reason() {
+                return frame;
+            }
+            known.await;
+        }
     }
 
     async fn close_with(&self, frame: CloseFrame) -> Result<(), Error> {

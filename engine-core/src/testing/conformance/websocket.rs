@@ -1,8 +1,10 @@
 //! WebSocket cases (RFC 6455): the handshake as raw bytes, then sessions through the
 //! tokio-tungstenite client. Frames as raw bytes are in `websocket_wire`.
 
-use super::support::{Liveness, Slot, connect_raw, eventually, head_values, read_head_raw};
-use super::websocket_wire::{HANDSHAKE, raw_session, read_raw_close, read_raw_frame};
+use super::support::{
+    LiveGuard, Liveness, Slot, connect_raw, eventually, head_values, read_head_raw,
+};
+use super::websocket_wire::{HANDSHAKE, masked, raw_session, read_raw_close, read_raw_frame};
 use super::{EngineUnderTest, TestServer, TestStream};
 use crate::engine::ServerConfig;
 use crate::pipeline::BoxFuture;
@@ -391,24 +393,35 @@ pub fn websocket_send_waits_for_unwritten_bytes(engine: &dyn EngineUnderTest) ->
 /// ends.
 pub fn websocket_server_closes_first(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
     Box::pin(async move {
+        let reason = Slot::<(u16, String)>::default();
+        let record = reason.clone();
         let server = ws_server(
             engine,
             |_| {},
-            |mut session: WebSocketSession| async move {
-                session.close(CloseCode::Again, "try later").await?;
-                while session.recv().await.is_some() {}
-                Ok(())
+            move |mut session: WebSocketSession| {
+                let record = record.clone();
+                async move {
+                    session.close(CloseCode::Again, "try later").await?;
+                    // The first Close either side sent: the server's own.
+                    let frame = session.closed().await;
+                    record.set((u16::from(frame.code), frame.reason.to_string()));
+                    while session.recv().await.is_some() {}
+                    Ok(())
+                }
             },
         );
         let mut client = ws_connect(&*server, None).await;
         expect_close(&mut client, 1013).await;
         // Reading on sends the client's answer; the server then ends the connection.
         assert!(next_message(&mut client).await.is_none());
+        assert_eq!(reason.get(), Some((1013, "try later".to_owned())));
     })
 }
 
 /// The client closes first with 1001: the server answers Close(1001), its incoming messages end
-/// with the peer's reason, and a later send fails.
+/// with the peer's reason, and a later send fails. A Close with no code (§5.5.1: the body is
+/// optional) is answered with none either (1005, "no status received", must not be sent,
+/// §7.4.1), and the handler's close reason is then 1005 (§7.1.5).
 pub fn websocket_client_closes_first(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         let outcome = Slot::<(Option<u16>, bool)>::default();
@@ -435,6 +448,15 @@ pub fn websocket_client_closes_first(engine: &dyn EngineUnderTest) -> BoxFuture<
             "the server's incoming messages ended"
         );
         assert_eq!(outcome.get(), Some((Some(1001), true)));
+        outcome.clear();
+        let mut stream = raw_session(&*server).await;
+        stream.write_all(&masked(0x88, &[])).await.unwrap();
+        assert_eq!(read_raw_frame(&mut stream).await, (0x88, Vec::new()));
+        assert!(
+            eventually(NOTICE, || outcome.get().is_some()).await,
+            "the server's incoming messages ended"
+        );
+        assert_eq!(outcome.get(), Some((Some(1005), true)));
     })
 }
 
@@ -461,43 +483,138 @@ pub fn websocket_oversized_frame_closes_with_1009(
     })
 }
 
+/// What the drop cases watch: the handlers still running, and the close code the last one saw.
+#[derive(Clone, Default)]
+struct Ends {
+    live: Liveness,
+    reason: Slot<u16>,
+}
+
+impl Ends {
+    /// A handler's end: it records what `closed()` gives, then lets go of its guard.
+    async fn record(&self, session: &WebSocketSession, guard: LiveGuard) {
+        self.reason.set(u16::from(session.closed().await.code));
+        drop(guard);
+    }
+
+    /// Every handler ended within 5 s of the client's drop, with the close reason 1006 (closed
+    /// without a Close frame, RFC 6455 §7.1.5).
+    async fn expect_abnormal_end(&self, what: &str) {
+        assert!(
+            eventually(NOTICE, || self.live.all_ended()).await,
+            "{what} ended within {NOTICE:?} of the drop"
+        );
+        assert_eq!(
+            self.reason.get(),
+            Some(1006),
+            "{what}: closed without a Close frame"
+        );
+    }
+}
+
 /// A client that drops the connection while the handler waits in `recv` ends the session within
 /// 5 s.
 pub fn websocket_client_drop_ends_idle_session(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let live = Liveness::default();
-        let handlers = live.clone();
+        let ends = Ends::default();
+        let watch = ends.clone();
         let server = ws_server(
             engine,
             |_| {},
-            move |session: WebSocketSession| idle(session, handlers.guard()),
+            move |mut session: WebSocketSession| {
+                let (watch, guard) = (watch.clone(), watch.live.guard());
+                async move {
+                    while session.recv().await.is_some() {}
+                    watch.record(&session, guard).await;
+                    Ok(())
+                }
+            },
         );
         let client = ws_connect(&*server, None).await;
-        assert!(eventually(NOTICE, || live.started() == 1).await);
+        assert!(eventually(NOTICE, || ends.live.started() == 1).await);
         drop(client);
-        assert!(
-            eventually(NOTICE, || live.all_ended()).await,
-            "the session ended within {NOTICE:?} of the drop"
-        );
+        ends.expect_abnormal_end("the idle session").await;
     })
 }
 
-/// With a ping period the server pings; tokio-tungstenite answers, and the session goes on.
-pub fn websocket_server_pings(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+/// A client that drops the connection while the handler consumes its stream of messages ends
+/// the session within 5 s: `recv` gives `None`, and the close reason is 1006.
+pub fn websocket_client_drop_ends_consuming_session(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
     Box::pin(async move {
+        let ends = Ends::default();
+        let watch = ends.clone();
+        let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = received.clone();
         let server = ws_server(
             engine,
-            |c| c.ping_period = Some(Duration::from_millis(100)),
+            |_| {},
+            move |mut session: WebSocketSession| {
+                let (watch, guard, counted) = (watch.clone(), watch.live.guard(), counted.clone());
+                async move {
+                    while let Some(Ok(_)) = session.recv().await {
+                        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    watch.record(&session, guard).await;
+                    Ok(())
+                }
+            },
+        );
+        let mut client = ws_connect(&*server, None).await;
+        // The client sends until it is dropped, mid-stream.
+        let sender = tokio::spawn(async move {
+            for i in 0u64.. {
+                if client
+                    .send(Message::text(format!("message {i}")))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let count = || received.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            eventually(NOTICE, || count() >= 100).await,
+            "the handler consumes the client's messages"
+        );
+        sender.abort();
+        let _ = sender.await;
+        ends.expect_abnormal_end("the consuming session").await;
+    })
+}
+
+/// With a ping period the server pings; tokio-tungstenite answers, and the session goes on past
+/// several pong timeouts: a server that did not read the pongs would close it with 1011 after the
+/// first one.
+pub fn websocket_server_pings(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        const PONG_TIMEOUT: Duration = Duration::from_millis(500);
+        let server = ws_server(
+            engine,
+            |c| {
+                c.ping_period = Some(Duration::from_millis(100));
+                c.pong_timeout = PONG_TIMEOUT;
+            },
             echo,
         );
         let mut client = ws_connect(&*server, None).await;
-        for _ in 0..3 {
+        // Reading is what makes tokio-tungstenite answer each ping.
+        let watch = tokio::time::Instant::now() + 4 * PONG_TIMEOUT;
+        let mut pings = 0;
+        while tokio::time::Instant::now() < watch {
             let next = tokio::time::timeout(NOTICE, client.next()).await;
             assert!(
                 matches!(next, Ok(Some(Ok(Message::Ping(_))))),
-                "a ping within 5 s, got {next:?}"
+                "only pings while the pongs are answered, got {next:?} after {pings} pings"
             );
+            pings += 1;
         }
+        assert!(
+            pings >= 4,
+            "pings went on for four pong timeouts, only {pings} came"
+        );
         // Answered pings keep the session open.
         client.send(Message::text("still here")).await.unwrap();
         assert_eq!(
@@ -532,24 +649,29 @@ pub fn websocket_silent_peer_is_closed_after_pong_timeout(
 }
 
 /// A client that drops the connection while the handler keeps sending ends the session within
-/// 5 s: a send fails.
+/// 5 s: a send fails, and the close reason is 1006.
 pub fn websocket_client_drop_ends_sending_session(
     engine: &dyn EngineUnderTest,
 ) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let live = Liveness::default();
-        let handlers = live.clone();
+        let ends = Ends::default();
+        let watch = ends.clone();
         let server = ws_server(
             engine,
             |_| {},
             move |session: WebSocketSession| {
-                let guard = handlers.guard();
+                let (watch, guard) = (watch.clone(), watch.live.guard());
                 async move {
                     let tick = Message::text("tick");
+                    // A handler waiting for something else than the session when the connection
+                    // ends is dropped there: this one waits for its close too.
                     while session.send(tick.clone()).await.is_ok() {
-                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_millis(5)) => {}
+                            _ = session.closed() => break,
+                        }
                     }
-                    drop(guard);
+                    watch.record(&session, guard).await;
                     Ok(())
                 }
             },
@@ -557,10 +679,7 @@ pub fn websocket_client_drop_ends_sending_session(
         let mut client = ws_connect(&*server, None).await;
         assert_eq!(next_message(&mut client).await, Some(Message::text("tick")));
         drop(client);
-        assert!(
-            eventually(NOTICE, || live.all_ended()).await,
-            "the sending session ended within {NOTICE:?} of the drop"
-        );
+        ends.expect_abnormal_end("the sending session").await;
     })
 }
 

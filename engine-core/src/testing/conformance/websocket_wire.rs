@@ -64,7 +64,7 @@ pub(super) async fn read_raw_close(stream: &mut Box<dyn TestStream>) -> u16 {
 }
 
 /// A masked client frame: `first` (FIN, RSV1 and opcode bits) with `payload`.
-fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
+pub(super) fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
     let key = [0x37u8, 0xfa, 0x21, 0x3d];
     let opcode = Opcode::from_bits(first & 0x0F).expect("a known opcode");
     let mut frame = Vec::new();
