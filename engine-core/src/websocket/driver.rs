@@ -185,14 +185,36 @@ async fn queue(
     message: Message,
 ) -> Result<(), ()> {
     let tx = tx.ok_or(())?;
-    while !has_room(shared.queued_bytes.load(Ordering::Acquire), limit) {
-        // A permit stored by a `recv` since the load wakes this at once.
-        shared.room.notified().await;
-    }
+    let permit = loop {
+        if has_room(shared.queued_bytes.load(Ordering::Acquire), limit) {
+            match tx.try_reserve() {
+                Ok(permit) => break permit,
+                Err(mpsc::error::TrySendError::Closed(())) => return Err(()),
+                Err(mpsc::error::TrySendError::Full(())) => {}
+            }
+        }
+        // The handler is behind: wait for it, and tell the pong deadline that what the peer
+        // sends meanwhile (its pongs too) is not read.
+        shared.reader_waits.fetch_add(1, Ordering::AcqRel);
+        shared.reader_waiting.store(true, Ordering::Release);
+        let waited = async {
+            if has_room(shared.queued_bytes.load(Ordering::Acquire), limit) {
+                tx.reserve().await.map(drop)
+            } else {
+                // A permit stored by a `recv` since the load wakes this at once.
+                shared.room.notified().await;
+                Ok(())
+            }
+        }
+        .await;
+        shared.reader_waiting.store(false, Ordering::Release);
+        waited.map_err(drop)?;
+    };
     shared
         .queued_bytes
         .fetch_add(message.len(), Ordering::AcqRel);
-    tx.send(Ok(message)).await.map_err(drop)
+    permit.send(Ok(message));
+    Ok(())
 }
 
 /// The close reason a raw Close frame's payload gives: its code and reason, 1005 when it has
@@ -432,6 +454,8 @@ impl Writer {
             ping
         });
         let mut pong_deadline: Option<Instant> = None;
+        // `Shared::reader_waits` when the ping went out.
+        let mut waits_at_ping = 0;
         loop {
             let signal = self.shared.writer.notified();
             let step = tokio::select! {
@@ -445,11 +469,20 @@ impl Writer {
                 }
                 () = sleep_until(pong_deadline), if pong_deadline.is_some() => {
                     pong_deadline = None;
-                    if self.shared.pong_pending.load(Ordering::Acquire) {
+                    let waits = self.shared.reader_waits.load(Ordering::Acquire);
+                    if !self.shared.pong_pending.load(Ordering::Acquire) {
+                        Ok(())
+                    } else if self.shared.reader_waiting.load(Ordering::Acquire)
+                        || waits != waits_at_ping
+                    {
+                        // The reader stopped for the handler since the ping: the pong may wait
+                        // unread behind the peer's messages, so the peer gets another timeout.
+                        waits_at_ping = waits;
+                        pong_deadline = Some(Instant::now() + self.config.pong_timeout);
+                        Ok(())
+                    } else {
                         let _ = self.send_close(close_frame(CloseCode::Error, "ping timeout")).await;
                         Err(WriteEnd::Abort)
-                    } else {
-                        Ok(())
                     }
                 }
                 _ = tick(&mut ping), if !self.close_sent => {
@@ -458,6 +491,7 @@ impl Writer {
                         Ok(())
                     } else {
                         pong_deadline = Some(Instant::now() + self.config.pong_timeout);
+                        waits_at_ping = self.shared.reader_waits.load(Ordering::Acquire);
                         self.write_message(Message::Ping(Bytes::new())).await
                     }
                 }

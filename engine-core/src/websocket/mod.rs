@@ -83,8 +83,9 @@ pub struct WebSocketsConfig {
     pub ping_period: Option<Duration>,
     /// How long after a ping the peer has to answer with a pong before the session is closed with
     /// 1011 and the connection dropped. Default 15 s (Ktor's). Only used with a `ping_period`.
-    /// Pongs are seen as frames are read, so a handler that leaves `incoming_queue_size` messages
-    /// unread for longer than this gets its session closed too.
+    /// Pongs are seen as frames are read, and the server stops reading while the incoming queue
+    /// is full: if that happened since the ping, the peer gets another `pong_timeout`, so a
+    /// handler that falls behind does not get a live peer taken for a dead one.
     pub pong_timeout: Duration,
     /// How long after our Close frame the peer has to answer with its own before the connection is
     /// dropped (RFC 6455 §7.1.1), and how long after the close handshake the server waits for the

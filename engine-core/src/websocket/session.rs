@@ -118,6 +118,10 @@ pub(super) struct Shared {
     /// takes one.
     pub(super) queued_bytes: AtomicUsize,
     pub(super) room: Notify,
+    /// How many times the reader waited for the handler to take messages, and whether it waits
+    /// now: the peer's pongs are not read meanwhile, so the pong deadline waits too.
+    pub(super) reader_waits: AtomicUsize,
+    pub(super) reader_waiting: AtomicBool,
     /// The bytes of the messages `send` queued that the writer has not written yet; `written`
     /// wakes the senders waiting for room (and, once the writer ends, all of them).
     pub(super) unwritten_bytes: AtomicUsize,

@@ -237,6 +237,7 @@ macro_rules! conformance_suite {
             websocket_oversized_frame_closes_with_1009,
             websocket_client_drop_ends_idle_session,
             websocket_server_pings,
+            websocket_lagging_handler_keeps_a_live_peer,
             websocket_silent_peer_is_closed_after_pong_timeout,
             websocket_fragmented_message_arrives_whole,
             websocket_client_drop_ends_sending_session,

@@ -624,6 +624,53 @@ pub fn websocket_server_pings(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()>
     })
 }
 
+/// A handler that falls behind does not get a live peer taken for a dead one: it leaves the
+/// client's messages unread for several pong timeouts, so the server stops reading (its pongs
+/// too), and the session still goes on, every message echoed in order.
+pub fn websocket_lagging_handler_keeps_a_live_peer(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        const PONG_TIMEOUT: Duration = Duration::from_millis(300);
+        const MESSAGES: usize = 64;
+        let server = ws_server(
+            engine,
+            |c| {
+                c.ping_period = Some(Duration::from_millis(100));
+                c.pong_timeout = PONG_TIMEOUT;
+            },
+            |session: WebSocketSession| async move {
+                tokio::time::sleep(5 * PONG_TIMEOUT).await;
+                echo(session).await
+            },
+        );
+        let client = ws_connect(&*server, None).await;
+        let (mut sink, mut stream) = client.split();
+        // 512 KiB: four times the incoming queue's 128 KiB.
+        let message = |i: usize| Message::binary(vec![u8::try_from(i).unwrap(); 8 << 10]);
+        let sender = tokio::spawn(async move {
+            for i in 0..MESSAGES {
+                sink.send(message(i)).await.unwrap();
+            }
+            sink
+        });
+        // Reading answers the server's pings.
+        let mut echoed = 0;
+        while echoed < MESSAGES {
+            let next = tokio::time::timeout(NOTICE, stream.next()).await;
+            match next {
+                Ok(Some(Ok(Message::Ping(_)))) => {}
+                Ok(Some(Ok(got))) => {
+                    assert!(got == message(echoed), "echo {echoed} intact and in order");
+                    echoed += 1;
+                }
+                other => panic!("after {echoed} echoes: {other:?}"),
+            }
+        }
+        drop(sender.await.unwrap());
+    })
+}
+
 /// A peer that does not answer pings is closed (1011) after the pong timeout and its session ends.
 pub fn websocket_silent_peer_is_closed_after_pong_timeout(
     engine: &dyn EngineUnderTest,
