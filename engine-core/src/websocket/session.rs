@@ -274,13 +274,21 @@ impl WebSocketSession {
     /// that a `send` dropped while it waits leaves nothing counted.
     async fn queue(&self, message: Message) -> Result<(), Error> {
         let shared = &*self.shared;
-        loop {
-            let mut written = pin!(shared.written.notified());
-            written.as_mut().enable();
-            if !has_room(
+        let room = || {
+            has_room(
                 shared.unwritten_bytes.load(Ordering::Acquire),
                 self.outgoing_bytes,
-            ) {
+            )
+        };
+        loop {
+            if !room() {
+                // Registered before the second look, so that a write in between still wakes it;
+                // only here, since registering takes the `Notify`'s lock.
+                let mut written = pin!(shared.written.notified());
+                written.as_mut().enable();
+                if room() {
+                    continue;
+                }
                 // The writer wakes every waiter as it ends, after it marked the session closed.
                 if shared.is_closed() {
                     return Err(failed(SessionError::Closed));
