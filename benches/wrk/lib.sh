@@ -1,5 +1,5 @@
-# Shared by run.sh and ws_echo.sh (sourced, not run): starting a pinned server, reading its CPU
-# time, running the rounds, and printing the medians. A script sets ROUNDS, SERVERS, ITEMS,
+# Shared by run.sh, ws_echo.sh and idle_memory.sh (sourced, not run): starting a pinned server,
+# reading its CPU time, running the rounds, and printing the medians. A script sets ROUNDS, SERVERS, ITEMS,
 # SERVER_CPU and PORT, defines `launch SERVER` (starts it in the background), `is_up` and
 # `measure SERVER ITEM` (prints "RATE COUNT" for one run against $PID), then calls `run_rounds` and
 # `print_table`. RAW=FILE keeps every round's figures (server, item, rate, CPU per unit, round).

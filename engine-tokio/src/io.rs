@@ -11,7 +11,7 @@
 //! unpipelined `/plaintext` request before and 1.0 after.
 
 use bytes::{Bytes, BytesMut};
-use engine_core::conn::{Io, ReadResult};
+use engine_core::conn::{Io, ReadResult, buffers};
 use engine_core::upgrade::UpgradedIo;
 use socket2::SockRef;
 use std::future::poll_fn;
@@ -51,8 +51,18 @@ impl TokioIo {
         }
     }
 
-    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
-        if buf.capacity() == buf.len() {
+    /// Reads into `buf`. With nothing of a request in it, a read that has to wait gives it to the
+    /// thread's pool ([`buffers`]) and waits for readiness without it, so that an idle connection
+    /// holds no buffer; the poll that follows takes one with room for `capacity`.
+    fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+        capacity: usize,
+    ) -> Poll<io::Result<usize>> {
+        if buf.capacity() == 0 {
+            *buf = buffers::take_read(capacity);
+        } else if buf.capacity() == buf.len() {
             buf.reserve(MIN_READ);
         }
         let mut read = lock(&self.read);
@@ -65,7 +75,13 @@ impl TokioIo {
                 Poll::Ready(Ok(n))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                // Nothing was read into it, and readiness now wakes this task.
+                if buf.is_empty() {
+                    buffers::give_read(std::mem::take(buf));
+                }
+                Poll::Pending
+            }
         }
     }
 
@@ -97,8 +113,9 @@ impl TokioIo {
 
 impl Io for TokioIo {
     async fn read(&self, mut buf: BytesMut) -> ReadResult {
+        let capacity = buf.capacity().max(MIN_READ);
         // Cancel-safe: bytes land in `buf` only inside a poll that returns them.
-        let result = poll_fn(|cx| self.poll_read(cx, &mut buf)).await;
+        let result = poll_fn(|cx| self.poll_read(cx, &mut buf, capacity)).await;
         (result, buf)
     }
 
@@ -148,5 +165,55 @@ impl Io for TokioIo {
             .reunite(write)
             .map_err(|_| io::Error::other("the halves of one stream did not reunite"))?;
         Ok(Box::new(stream))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::pin;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    async fn poll_once<F: Future>(mut future: Pin<&mut F>) -> Poll<F::Output> {
+        poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await
+    }
+
+    /// A read with nothing of a request in its buffer gives the buffer to the thread's pool while
+    /// the socket has nothing to read, and takes it back for the bytes when they come; a read with
+    /// part of a request keeps its buffer.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_idle_read_holds_no_buffer() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let io = TokioIo::new(listener.accept().await.unwrap().0);
+        let buf = BytesMut::with_capacity(8192);
+        let at = buf.as_ptr();
+        let mut read = pin!(io.read(buf));
+        assert!(poll_once(read.as_mut()).await.is_pending());
+        assert_eq!(
+            buffers::pooled().0,
+            1,
+            "the waiting read gave its buffer back"
+        );
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        let (n, buf) = read.await;
+        assert_eq!(n.unwrap(), 16);
+        assert_eq!((&buf[..], buf.as_ptr()), (&b"GET / HTTP/1.1\r\n"[..], at));
+        assert_eq!(buffers::pooled().0, 0, "and took it back to read into");
+
+        let mut read = pin!(io.read(buf));
+        assert!(poll_once(read.as_mut()).await.is_pending());
+        assert_eq!(
+            buffers::pooled().0,
+            0,
+            "a partial request stays in its buffer"
+        );
+        client.write_all(b"Host: t\r\n\r\n").await.unwrap();
+        let (n, buf) = read.await;
+        assert_eq!(n.unwrap(), 11);
+        assert_eq!(&buf[..], b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     }
 }

@@ -8,6 +8,7 @@
 //! in one write buffer and go out in one write when the driver needs bytes again, when the buffer is
 //! full, or when a handler has to wait.
 
+use super::buffers;
 use super::state::{After, BodyError, BodyEvent, Conn, RequestStart, ResponsePlan};
 use super::timer::Timer;
 use super::{ConnConfig, Io, ReadResult, ShutdownSignal};
@@ -109,8 +110,9 @@ async fn serve<I: Io>(
     shutdown: &ShutdownSignal,
 ) -> Option<(UpgradeHandler, Bytes)> {
     let mut state = State {
-        buf: Some(BytesMut::with_capacity(config.read_buffer_size)),
-        out: Vec::with_capacity(config.write_buffer_size.min(16 * 1024)),
+        buf: Some(buffers::take_read(config.read_buffer_size)),
+        // Taken from the thread's pool when there is something to write (`out`).
+        out: Vec::new(),
         conn: Conn::new(config),
         eof: false,
         call: ApplicationCall::new(app.clone(), info),
@@ -168,9 +170,9 @@ async fn next_request<I: Io, R: Future<Output = ReadResult>>(
                 Ok(None) => {}
                 Err(rejection) => {
                     tracing::debug!(?rejection, "request rejected");
-                    state
-                        .conn
-                        .encode_rejection(&mut state.out, rejection.status());
+                    let status = rejection.status();
+                    ensure_out(state);
+                    state.conn.encode_rejection(&mut state.out, status);
                     return Err(Stop::Close);
                 }
             }
@@ -193,12 +195,17 @@ async fn next_request<I: Io, R: Future<Output = ReadResult>>(
         // The idle deadline is computed (a clock read) only if the read has to wait.
         let mut deadline = head_deadline;
         let idle_timeout = state.conn.config().idle_timeout;
-        let timer = &mut state.timer;
+        let (timer, out) = (&mut state.timer, &mut state.out);
         let waited = poll_fn(|cx| {
             if let Some(read) = reading.as_mut().as_pin_mut()
                 && let Poll::Ready(done) = read.poll(cx)
             {
                 return Poll::Ready(Wait::Read(done));
+            }
+            // Flushed, and waiting: a connection waiting for its next request keeps no write
+            // buffer.
+            if out.capacity() > 0 {
+                buffers::give_write(std::mem::take(out));
             }
             if idle && shutdown.is_stopping() {
                 return Poll::Ready(Wait::Stopping);
@@ -219,9 +226,9 @@ async fn next_request<I: Io, R: Future<Output = ReadResult>>(
             Wait::TimedOut => {
                 if head_deadline.is_some() {
                     // RFC 9110 §15.5.9: the server did not receive a complete request in time.
-                    state
-                        .conn
-                        .encode_rejection(&mut state.out, StatusCode::REQUEST_TIMEOUT);
+                    let status = StatusCode::REQUEST_TIMEOUT;
+                    ensure_out(state);
+                    state.conn.encode_rejection(&mut state.out, status);
                     let out = std::mem::take(&mut state.out);
                     let _ = timeout(state.conn.config().write_timeout, io.write_all(out)).await;
                 }
@@ -239,6 +246,15 @@ enum Wait {
     Read(ReadResult),
     TimedOut,
     Stopping,
+}
+
+/// Gives the connection a write buffer from the thread's pool if it gave its own back while it
+/// waited.
+fn ensure_out(state: &mut State) {
+    if state.out.capacity() == 0 {
+        let capacity = state.conn.config().write_buffer_size.min(16 * 1024);
+        state.out = buffers::take_write(capacity);
+    }
 }
 
 /// Takes the read buffer for a read, with room for what comes next.
@@ -262,6 +278,7 @@ async fn handle<I: Io, R: Future<Output = ReadResult>>(
     shutdown: &ShutdownSignal,
 ) -> Result<(), Stop> {
     let wants_upgrade = start.wants_upgrade;
+    ensure_out(state);
     prepare_call(state, start);
     // The chain is borrowed from the connection's `app`, and the call goes into the pipeline as
     // its one clone: each reference count saved is an atomic read-modify-write per request.

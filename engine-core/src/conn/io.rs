@@ -16,6 +16,9 @@ pub trait Io: 'static {
     /// Reads into the spare capacity of `buf`, after its current contents, and gives `buf` back.
     /// The driver drops a read before it completes only when the connection ends (after
     /// [`abort`](Io::abort)), so a completion-based engine may lose what such a read brings.
+    /// An engine that can wait for readiness without a buffer may give an empty `buf` to
+    /// [`buffers::give_read`](super::buffers::give_read) while it waits and read into one from
+    /// [`buffers::take_read`](super::buffers::take_read), so that an idle connection holds none.
     fn read(&self, buf: BytesMut) -> impl Future<Output = ReadResult>;
 
     /// Resolves when the peer has closed or reset the connection and no unread byte is left before

@@ -3,6 +3,7 @@
 //! a [`ShutdownSignal`]; everything HTTP/1.1 decides (framing, keep-alive, pipelining order,
 //! `100 Continue`, draining unread bodies, limits, error statuses) is decided here.
 
+pub mod buffers;
 mod config;
 mod driver;
 mod io;
