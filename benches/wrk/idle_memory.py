@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Memory per idle keep-alive connection: the server's RSS growth per connection.
 
-    idle_memory.py PID PORT CONNECTIONS
+    idle_memory.py PID PORT CONNECTIONS [--ws PATH]
 
 Opens 200 connections, makes a request on each and closes them (so that the server's allocator
 and runtime have warmed up), then reads the server's VmRSS, opens CONNECTIONS connections, makes
 one `GET /plaintext` on each, reads every response whole, waits a second, and reads VmRSS again.
 Prints "KiB/connection N" (the growth divided by CONNECTIONS) and "connections N".
+
+With `--ws PATH`, each connection is a WebSocket session instead: the handshake to PATH, then one
+masked 16-byte text message, whose echo is read whole; the sessions then idle.
 """
 import select
 import socket
@@ -14,6 +17,8 @@ import sys
 import time
 
 REQUEST = b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+# A masked text frame of 16 bytes (the mask key is zero, so the payload reads as sent).
+WS_MESSAGE = bytes([0x81, 0x80 | 16, 0, 0, 0, 0]) + b"idle session 16B"
 
 
 def rss_kib(pid):
@@ -22,6 +27,24 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+def ws_request(path):
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+    ).encode() + WS_MESSAGE
+
+
+def ws_done(data):
+    """Whether `data` holds the 101 head and then the echo of WS_MESSAGE (an unmasked frame)."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    if not data.startswith(b"HTTP/1.1 101"):
+        raise RuntimeError(f"no upgrade: {data[:80]!r}")
+    return len(data) >= end + 4 + 2 + 16
 
 
 def response_done(data):
@@ -37,12 +60,13 @@ def response_done(data):
     return len(data) >= end + 4 + length
 
 
-def open_and_request(port, count):
+def open_and_request(port, count, ws):
     conns = []
+    request, done = (ws_request(ws), ws_done) if ws else (REQUEST, response_done)
     for _ in range(count):
         conn = socket.create_connection(("127.0.0.1", port))
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn.sendall(REQUEST)
+        conn.sendall(request)
         conns.append(conn)
     pending = {conn.fileno(): (conn, b"") for conn in conns}
     poller = select.poll()
@@ -58,7 +82,7 @@ def open_and_request(port, count):
             if not chunk:
                 raise RuntimeError("the server closed a connection")
             data += chunk
-            if response_done(data):
+            if done(data):
                 poller.unregister(fd)
                 del pending[fd]
             else:
@@ -68,11 +92,12 @@ def open_and_request(port, count):
 
 def main():
     pid, port, count = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-    for conn in open_and_request(port, 200):
+    ws = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == "--ws" else None
+    for conn in open_and_request(port, 200, ws):
         conn.close()
     time.sleep(1)
     before = rss_kib(pid)
-    conns = open_and_request(port, count)
+    conns = open_and_request(port, count, ws)
     time.sleep(1)
     after = rss_kib(pid)
     print(f"KiB/connection {(after - before) / count:.2f}")

@@ -6,12 +6,14 @@
 //! - Operations are pushed to the submission queue as tasks make them, and submitted together
 //!   when the runtime is about to park (its `on_thread_park` hook): one `io_uring_enter` for every
 //!   operation a round of tasks made, never one per operation.
-//! - The ring is set up with `SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG` where the kernel has
-//!   them (6.1): the kernel then runs completion work only when this thread enters the ring with
-//!   `GETEVENTS`, in a batch, instead of interrupting it for each one. A registered eventfd, which
-//!   tokio's reactor watches, says that such work is waiting; the reactor task then enters the
-//!   ring, reaps the completions and wakes their tasks. The park hook reaps too, whenever the
-//!   kernel flags waiting work (`IORING_SQ_TASKRUN`).
+//! - The ring is set up with `SINGLE_ISSUER | COOP_TASKRUN | TASKRUN_FLAG` where the kernel has
+//!   them (6.0): the kernel then runs completion work when this thread next enters the kernel
+//!   instead of interrupting it with an IPI while it runs. A registered eventfd, which tokio's
+//!   reactor watches, is signalled as completions are posted; the reactor task then reaps them
+//!   and wakes their tasks. The park hook reaps too, and enters the ring whenever the kernel
+//!   flags waiting work (`IORING_SQ_TASKRUN`). `DEFER_TASKRUN` (work run only on an
+//!   `io_uring_enter` with `GETEVENTS`) was used until 2026-12-04: on Linux 6.18.44 requests then
+//!   waited ~16 ms each for the thread to wake.
 //! - A dropped operation is not cancelled: its buffer moves into the table and is freed when the
 //!   kernel completes it. Timeouts therefore shut their socket down (`UringIo::abort`), which
 //!   completes what is in flight at once.
@@ -71,8 +73,8 @@ enum Slot {
 /// How a ring was set up, for the probe's log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Setup {
-    /// `SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG` (Linux 6.1+).
-    Deferred,
+    /// `SINGLE_ISSUER | COOP_TASKRUN | TASKRUN_FLAG` (Linux 6.0+).
+    Cooperative,
     /// The default setup (older kernels).
     Default,
 }
@@ -95,14 +97,17 @@ pub(crate) fn install() -> io::Result<Setup> {
 }
 
 fn build_ring() -> io::Result<(IoUring, Setup)> {
-    let deferred = IoUring::builder()
+    // Not `DEFER_TASKRUN`: with it, on Linux 6.18.44, a request waited 16 ms at the median (wrk
+    // with one connection, `--latency`) and the unpipelined rate fell to a third, the thread
+    // asleep in `epoll_wait` while completions waited (engine-uring/README.md).
+    let cooperative = IoUring::builder()
         .setup_single_issuer()
-        .setup_defer_taskrun()
+        .setup_coop_taskrun()
         .setup_taskrun_flag()
         .build(RING_ENTRIES);
-    match deferred {
-        Ok(ring) => Ok((ring, Setup::Deferred)),
-        // A kernel before 6.1 does not know the flags.
+    match cooperative {
+        Ok(ring) => Ok((ring, Setup::Cooperative)),
+        // A kernel before 6.0 does not know the flags.
         Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {
             Ok((IoUring::new(RING_ENTRIES)?, Setup::Default))
         }
@@ -419,4 +424,79 @@ pub(crate) fn result(result: i32) -> io::Result<usize> {
 pub(crate) mod entries {
     pub(crate) use io_uring::opcode::{Accept, Nop, Recv, Send};
     pub(crate) use io_uring::types::Fd;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+
+    /// The worker waits in tokio's `epoll_wait` on the ring's eventfd (edge-triggered, never
+    /// read), never in the ring, then submits and reaps as the reactor does: each receive that
+    /// completes while it waits must signal the eventfd by itself, the second and third as well as
+    /// the first. Waits up to 5 s for each, as for a hang, not for a speed. (This passes with
+    /// `DEFER_TASKRUN` too, so it does not reproduce the engine's 16 ms waits with it that made
+    /// the engine leave that flag; it pins the wake-up the engine relies on.)
+    #[test]
+    fn receives_completing_while_the_thread_waits_signal_the_eventfd() {
+        if let Err(reason) = crate::io_uring_available() {
+            panic!("io_uring is not available, so this cannot be checked here: {reason}");
+        }
+        let (mut ring, _) = build_ring().unwrap();
+        let eventfd = eventfd().unwrap();
+        ring.submitter()
+            .register_eventfd(eventfd.as_raw_fd())
+            .unwrap();
+        // SAFETY: plain epoll calls on descriptors this test owns.
+        let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(epoll >= 0);
+        let mut event = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLET) as u32,
+            u64: 1,
+        };
+        // SAFETY: as above.
+        let added =
+            unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, eventfd.as_raw_fd(), &mut event) };
+        assert_eq!(added, 0);
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let mut buf = [0u8; 16];
+        for round in 0..3u64 {
+            let entry = entries::Recv::new(entries::Fd(ours.as_raw_fd()), buf.as_mut_ptr(), 16)
+                .build()
+                .user_data(round);
+            // SAFETY: `buf` outlives the operation: each round waits for its completion.
+            unsafe { ring.submission().push(&entry).unwrap() };
+            ring.submit().unwrap();
+            let mut writer = theirs.try_clone().unwrap();
+            let write = std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                writer.write_all(b"hello").unwrap();
+            });
+            let mut ready = [libc::epoll_event { events: 0, u64: 0 }];
+            let n = loop {
+                // SAFETY: one valid event slot.
+                let n = unsafe { libc::epoll_wait(epoll, ready.as_mut_ptr(), 1, 5_000) };
+                // The completion's work interrupts the wait (`COOP_TASKRUN`), then signals the
+                // eventfd; tokio's reactor waits again on `EINTR` too.
+                if n >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    break n;
+                }
+            };
+            write.join().unwrap();
+            assert_eq!(
+                n, 1,
+                "round {round}: the eventfd was signalled while the thread waited"
+            );
+            // What the reactor does once woken.
+            ring.submit().unwrap();
+            let done: Vec<_> = ring
+                .completion()
+                .map(|cqe| (cqe.user_data(), cqe.result()))
+                .collect();
+            assert_eq!(done, [(round, 5)], "round {round}");
+        }
+        // SAFETY: the test's own descriptor.
+        unsafe { libc::close(epoll) };
+    }
 }
