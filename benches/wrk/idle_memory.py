@@ -29,22 +29,36 @@ def rss_kib(pid):
     raise RuntimeError("no VmRSS")
 
 
-def ws_request(path):
-    return (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n"
-    ).encode() + WS_MESSAGE
-
-
-def ws_done(data):
-    """Whether `data` holds the 101 head and then the echo of WS_MESSAGE (an unmasked frame)."""
-    end = data.find(b"\r\n\r\n")
-    if end < 0:
-        return False
+def ws_session(port, path):
+    """A WebSocket session past the handshake and one echo (the message goes after the 101:
+    tungstenite's server refuses bytes that come with the request)."""
+    conn = socket.create_connection(("127.0.0.1", port))
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn.settimeout(60)
+    conn.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += recv_some(conn)
     if not data.startswith(b"HTTP/1.1 101"):
         raise RuntimeError(f"no upgrade: {data[:80]!r}")
-    return len(data) >= end + 4 + 2 + 16
+    data = data[data.index(b"\r\n\r\n") + 4 :]
+    conn.sendall(WS_MESSAGE)
+    while len(data) < 2 + 16:
+        data += recv_some(conn)
+    return conn
+
+
+def recv_some(conn):
+    chunk = conn.recv(4096)
+    if not chunk:
+        raise RuntimeError("the server closed a connection")
+    return chunk
 
 
 def response_done(data):
@@ -61,12 +75,13 @@ def response_done(data):
 
 
 def open_and_request(port, count, ws):
+    if ws:
+        return [ws_session(port, ws) for _ in range(count)]
     conns = []
-    request, done = (ws_request(ws), ws_done) if ws else (REQUEST, response_done)
     for _ in range(count):
         conn = socket.create_connection(("127.0.0.1", port))
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn.sendall(request)
+        conn.sendall(REQUEST)
         conns.append(conn)
     pending = {conn.fileno(): (conn, b"") for conn in conns}
     poller = select.poll()
@@ -82,7 +97,7 @@ def open_and_request(port, count, ws):
             if not chunk:
                 raise RuntimeError("the server closed a connection")
             data += chunk
-            if done(data):
+            if response_done(data):
                 poller.unregister(fd)
                 del pending[fd]
             else:
