@@ -111,7 +111,7 @@ async fn serve<I: Io>(
 ) -> Option<(UpgradeHandler, Bytes)> {
     let mut state = State {
         buf: Some(buffers::take_read(config.read_buffer_size)),
-        // Taken from the thread's pool when there is something to write (`out`).
+        // Taken from the thread's pool when there is something to write (`ensure_out`).
         out: Vec::new(),
         conn: Conn::new(config),
         eof: false,
