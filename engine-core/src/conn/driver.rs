@@ -631,7 +631,17 @@ async fn write_response<I: Io, R: Future<Output = ReadResult>>(
                 // A read owns the buffer and may never complete: the connection cannot be handed over.
                 return Err(Stop::Close);
             }
-            let leftover = state.buf.take().map(BytesMut::freeze).unwrap_or_default();
+            // The bytes read past the request (usually none), copied out: frozen in place, they
+            // kept the whole read buffer alive as long as the upgraded connection (8 KiB of
+            // every idle WebSocket session, `benches/wrk/idle_memory.sh`).
+            let leftover = match state.buf.take() {
+                Some(buf) => {
+                    let leftover = Bytes::copy_from_slice(&buf);
+                    buffers::give_read(buf);
+                    leftover
+                }
+                None => Bytes::new(),
+            };
             return Err(Stop::Upgrade(handler, leftover));
         }
         _ => {}

@@ -242,6 +242,7 @@ macro_rules! conformance_suite {
             websocket_fragmented_message_arrives_whole,
             websocket_client_drop_ends_sending_session,
             websocket_client_drop_ends_consuming_session,
+            websocket_frame_with_the_handshake_arrives,
             websocket_stop_closes_sessions_with_1001,
             static_file_is_served_byte_exact,
             sse_events_are_framed,

@@ -91,6 +91,23 @@ async fn expect_end(stream: &mut Box<dyn TestStream>) {
     assert!(matches!(read, Ok(0) | Err(_)), "more bytes: {read:?}");
 }
 
+/// A frame the client sends in the same write as its handshake (bytes the server reads past the
+/// request) reaches the session: its echo follows the 101.
+pub fn websocket_frame_with_the_handshake_arrives(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let server = ws_server(engine, |_| {}, echo);
+        let mut stream = connect_raw(&*server).await;
+        let mut bytes = format!("{HANDSHAKE}\r\n").into_bytes();
+        bytes.extend(masked(0x81, b"early"));
+        stream.write_all(&bytes).await.unwrap();
+        let head = read_head_raw(&mut stream).await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        assert_eq!(read_raw_frame(&mut stream).await, (0x81, b"early".to_vec()));
+    })
+}
+
 /// Frames a server must reject: a reserved opcode (0x3) or an unmasked client frame gets Close
 /// 1002 (RFC 6455 §5.1, §5.2).
 pub fn websocket_protocol_errors_close_with_1002(
