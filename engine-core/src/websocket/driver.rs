@@ -197,18 +197,18 @@ async fn queue(
         // sends meanwhile (its pongs too) is not read.
         shared.reader_waits.fetch_add(1, Ordering::AcqRel);
         shared.reader_waiting.store(true, Ordering::Release);
-        let waited = async {
-            if has_room(shared.queued_bytes.load(Ordering::Acquire), limit) {
-                tx.reserve().await.map(drop)
-            } else {
-                // A permit stored by a `recv` since the load wakes this at once.
-                shared.room.notified().await;
-                Ok(())
-            }
-        }
-        .await;
+        let waited = if has_room(shared.queued_bytes.load(Ordering::Acquire), limit) {
+            // Room in bytes: the wait is for a slot, and ends holding it.
+            tx.reserve().await.map(Some)
+        } else {
+            // A permit stored by a `recv` since the load wakes this at once.
+            shared.room.notified().await;
+            Ok(None)
+        };
         shared.reader_waiting.store(false, Ordering::Release);
-        waited.map_err(drop)?;
+        if let Some(permit) = waited.map_err(drop)? {
+            break permit;
+        }
     };
     shared
         .queued_bytes
@@ -335,7 +335,7 @@ impl Reader {
             Message::Close(frame) => {
                 let frame = frame.clone();
                 self.shared
-                    .close_reason(|| frame.unwrap_or_else(|| close_frame(CloseCode::Status, "")));
+                    .record_close(|| frame.unwrap_or_else(|| close_frame(CloseCode::Status, "")));
                 self.shared.set_closed();
                 self.shared.signal(|s| s.peer_closed = true);
                 end = Some(ReadEnd::Drain);
@@ -343,7 +343,7 @@ impl Reader {
             Message::Frame(frame) if is_close_frame(&message) => {
                 // Raw mode: the handler answers; the session stays open for that answer.
                 self.shared
-                    .close_reason(|| raw_close_reason(frame.payload()));
+                    .record_close(|| raw_close_reason(frame.payload()));
                 self.shared.signal(|s| s.peer_closed = true);
                 end = Some(ReadEnd::Drain);
             }
@@ -564,13 +564,13 @@ impl Writer {
                         && closes
                     {
                         self.shared
-                            .close_reason(|| raw_close_reason(frame.payload()));
+                            .record_close(|| raw_close_reason(frame.payload()));
                     }
                     self.unwritten += message.len();
                     message
                 }
                 Command::Close(frame) => {
-                    self.shared.close_reason(|| frame.clone());
+                    self.shared.record_close(|| frame.clone());
                     Message::Close(Some(frame))
                 }
             };
@@ -612,7 +612,7 @@ impl Writer {
     /// Sends `frame` as our Close; the peer then has the close timeout to answer.
     async fn send_close(&mut self, frame: CloseFrame) -> Result<(), WriteEnd> {
         self.shared.set_closed();
-        self.shared.close_reason(|| frame.clone());
+        self.shared.record_close(|| frame.clone());
         self.write_message(Message::Close(Some(frame))).await?;
         self.mark_close_sent();
         Ok(())

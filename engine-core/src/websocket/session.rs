@@ -175,7 +175,7 @@ impl Shared {
     }
 
     /// Records `frame` as the session's close reason unless one is known, and wakes `closed`.
-    pub(super) fn close_reason(&self, frame: impl FnOnce() -> CloseFrame) {
+    pub(super) fn record_close(&self, frame: impl FnOnce() -> CloseFrame) {
         let mut reason = lock(&self.close_reason);
         if reason.is_none() {
             *reason = Some(frame());
@@ -186,7 +186,7 @@ impl Shared {
 
     /// The connection ended: with no Close frame seen either way, the reason is 1006 (§7.1.5).
     pub(super) fn connection_ended(&self) {
-        self.close_reason(|| close_frame(CloseCode::Abnormal, "closed without a Close frame"));
+        self.record_close(|| close_frame(CloseCode::Abnormal, "closed without a Close frame"));
     }
 
     pub(super) fn set_closed(&self) {

@@ -335,21 +335,26 @@ pub fn websocket_burst_of_large_messages_in_order(
 pub fn websocket_send_waits_for_unwritten_bytes(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         const LEN: usize = 24 << 20;
-        let payload = |i: usize| -> Bytes {
-            (0..LEN)
-                .map(|j| u8::try_from((i * 31 + j) % 253).unwrap())
-                .collect()
-        };
+        // Built before the server starts, so that the handler's sends follow each other at once.
+        let payloads: Vec<Bytes> = (0..3)
+            .map(|i: usize| {
+                (0..LEN)
+                    .map(|j| u8::try_from((i * 31 + j) % 253).unwrap())
+                    .collect()
+            })
+            .collect();
         let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = sent.clone();
+        let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (counted, starts, to_send) = (sent.clone(), started.clone(), payloads.clone());
         let server = ws_server(
             engine,
             |_| {},
             move |mut session: WebSocketSession| {
-                let counted = counted.clone();
+                let (counted, starts, to_send) = (counted.clone(), starts.clone(), to_send.clone());
                 async move {
-                    for i in 0..3 {
-                        session.send(Message::Binary(payload(i))).await?;
+                    for payload in to_send {
+                        starts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        session.send(Message::Binary(payload)).await?;
                         counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                     while session.recv().await.is_some() {}
@@ -363,21 +368,22 @@ pub fn websocket_send_waits_for_unwritten_bytes(engine: &dyn EngineUnderTest) ->
         let mut client = ws_connect(&*server, Some(config)).await;
         let count = || sent.load(std::sync::atomic::Ordering::SeqCst);
         assert!(
-            eventually(NOTICE, || count() >= 1).await,
-            "the first send returns at once"
+            eventually(NOTICE, || count() >= 1
+                && started.load(std::sync::atomic::Ordering::SeqCst) >= 2)
+            .await,
+            "the first send returns at once, and the second is called"
         );
-        // Time for a send that does not wait to return; a slow machine only makes this pass
-        // more easily.
+        // Time for a send that does not wait to return (it only queues the message).
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(
             count(),
             1,
             "a second 24 MiB send waits while the first is unwritten"
         );
-        for i in 0..3 {
+        for (i, payload) in payloads.iter().enumerate() {
             match next_message(&mut client).await {
                 Some(Message::Binary(data)) => {
-                    assert!(data == payload(i), "message {i} arrives intact");
+                    assert!(data == *payload, "message {i} arrives intact");
                 }
                 other => panic!("message {i}: expected 24 MiB of binary, got {other:?}"),
             }
