@@ -8,7 +8,7 @@
 #   TEST=plaintext DURATION=5 benches/wrk/atomics.sh uring
 #   BINARY=/tmp/app-before benches/wrk/atomics.sh tokio    # another build of the app
 #
-# TEST is plaintext-pipelined (16 deep on 256 connections, the default) or plaintext (64
+# TEST is plaintext-pipelined (16 deep on 256 connections, the default), plaintext or json (64
 # connections, unpipelined). Needs valgrind, wrk and objdump.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,6 +31,7 @@ esac
 case "$TEST" in
   plaintext-pipelined) args=(-c 256 -s benches/wrk/pipeline.lua "http://127.0.0.1:$PORT/plaintext" -- 16) ;;
   plaintext) args=(-c 64 "http://127.0.0.1:$PORT/plaintext") ;;
+  json) args=(-c 64 "http://127.0.0.1:$PORT/json") ;;
   *) echo "unknown TEST $TEST" >&2; exit 1 ;;
 esac
 

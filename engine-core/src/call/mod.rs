@@ -177,8 +177,11 @@ impl ApplicationCall {
     /// (`StatusPages` turns a bare status into its page this way): then this `respond` is done.
     pub async fn respond(&self, content: impl Into<OutgoingContent>) -> Result<(), Error> {
         let mut content = content.into();
-        let chain = &self.inner.app.send_chain;
-        if chain.is_empty() {
+        let app = &self.inner.app;
+        let chain = &app.send_chain;
+        if chain.is_empty()
+            || (app.send_renders_only && !matches!(content.body, ResponseBody::Value(_)))
+        {
             check_rendered(&content)?;
             return self.response().commit(content);
         }

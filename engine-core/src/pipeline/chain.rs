@@ -94,7 +94,7 @@ where
 }
 
 /// Adapts a closure that returns a boxed future to [`Interceptor`].
-pub(super) struct FromBoxed<F>(pub(super) F);
+pub(crate) struct FromBoxed<F>(pub(crate) F);
 
 impl<S: 'static, C: 'static, F> Interceptor<S, C> for FromBoxed<F>
 where

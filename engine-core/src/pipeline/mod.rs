@@ -19,6 +19,7 @@
 mod chain;
 mod phases;
 
+pub(crate) use chain::FromBoxed;
 pub use chain::{BoxFuture, Chain, Interceptor, InterceptorFn, PipelineContext, done, finished};
 pub use phases::{Phase, Pipeline};
 

@@ -243,12 +243,12 @@ impl<S: Send + 'static, C: Send + 'static> Pipeline<S, C> {
 
     /// The executable form: every interceptor in phase order, empty phases gone.
     pub fn chain(&self) -> Chain<S, C> {
-        Chain::new(
-            self.slots
-                .iter()
-                .flat_map(|slot| slot.interceptors.iter().cloned())
-                .collect(),
-        )
+        Chain::new(self.interceptors().cloned().collect())
+    }
+
+    /// Every interceptor, in phase order.
+    pub(crate) fn interceptors(&self) -> impl Iterator<Item = &Arc<dyn Interceptor<S, C>>> {
+        self.slots.iter().flat_map(|slot| slot.interceptors.iter())
     }
 
     fn index_of(&self, phase: Phase) -> Option<usize> {

@@ -2,15 +2,17 @@
 
 use super::{get, gzip, send};
 use bytes::Bytes;
-use engine_core::call::OutgoingContent;
+use engine_core::call::{OutgoingContent, ResponseBody};
+use engine_core::pipeline::done;
 use engine_core::plugins::content_negotiation::{
     ContentConverter, JsonConverter, Serializable, Visit, erased_serde,
 };
 use engine_core::plugins::{Compression, ContentNegotiation, TypedContent};
 use engine_core::testing::test_application;
-use engine_core::{Application, ApplicationCall, Error};
+use engine_core::{Application, ApplicationCall, Error, SendPipeline};
 use http::{HeaderValue, Method, StatusCode};
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Item {
@@ -207,4 +209,85 @@ async fn values_without_the_plugin_are_500() {
     let headers = [("content-type", "application/json")];
     let response = send(&app, Method::POST, "/item", &headers, "{}").await;
     assert_eq!(response.status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+/// A renderer of `&'static str` values that counts the contents it was given.
+fn counting_renderer(app: &mut Application, seen: &'static AtomicUsize) {
+    app.intercept_send_values(SendPipeline::RENDER, move |ctx| {
+        seen.fetch_add(1, Ordering::Relaxed);
+        if let ResponseBody::Value(value) = &ctx.subject.body
+            && let Some(&text) = value.downcast_ref::<&'static str>()
+        {
+            ctx.subject = OutgoingContent::text(text);
+        }
+        done()
+    });
+}
+
+fn text_and_value_routes(app: &mut Application) {
+    app.routing(|route| {
+        route.get("/text", |call: ApplicationCall| async move {
+            call.respond_text("text").await
+        });
+        route.get("/value", |call: ApplicationCall| async move {
+            call.respond(OutgoingContent::value("value")).await
+        });
+    });
+}
+
+/// While the send pipeline holds only renderers, rendered content skips it and values still go
+/// through it.
+#[tokio::test]
+async fn rendered_content_skips_a_send_pipeline_of_renderers() {
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    let app = test_application(|app: &mut Application| {
+        counting_renderer(app, &SEEN);
+        text_and_value_routes(app);
+    });
+    let text = get(&app, "/text", &[]).await;
+    assert_eq!(
+        (text.status, text.text().as_str()),
+        (StatusCode::OK, "text")
+    );
+    assert_eq!(
+        SEEN.load(Ordering::Relaxed),
+        0,
+        "text went through the pipeline"
+    );
+    let value = get(&app, "/value", &[]).await;
+    assert_eq!(
+        (value.status, value.text().as_str()),
+        (StatusCode::OK, "value")
+    );
+    assert_eq!(SEEN.load(Ordering::Relaxed), 1);
+}
+
+/// Any other interceptor in the send pipeline makes every content run all of it: one may turn
+/// rendered content into a value, which the renderer after it must still see.
+#[tokio::test]
+async fn rendered_content_runs_a_send_pipeline_with_other_interceptors() {
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    let app = test_application(|app: &mut Application| {
+        counting_renderer(app, &SEEN);
+        app.send_pipeline()
+            .intercept_boxed(SendPipeline::TRANSFORM, |ctx| {
+                if ctx.context.request().path() == "/text" {
+                    ctx.subject = OutgoingContent::value("made a value");
+                }
+                done()
+            });
+        text_and_value_routes(app);
+    });
+    let text = get(&app, "/text", &[]).await;
+    assert_eq!(
+        (text.status, text.text().as_str()),
+        (StatusCode::OK, "made a value")
+    );
+    assert_eq!(SEEN.load(Ordering::Relaxed), 1);
+    let value = get(&app, "/value", &[]).await;
+    assert_eq!(
+        (value.status, value.text().as_str()),
+        (StatusCode::OK, "value")
+    );
+    assert_eq!(SEEN.load(Ordering::Relaxed), 2);
 }

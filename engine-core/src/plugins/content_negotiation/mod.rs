@@ -227,11 +227,12 @@ impl Plugin for ContentNegotiation {
             media_types: media_types.into(),
         };
         app.state(converters.clone());
-        app.send_pipeline()
-            .intercept_boxed(SendPipeline::RENDER, move |ctx| {
-                let result = render(&converters, &ctx.context, &mut ctx.subject);
-                finished(result)
-            });
+        // Other content passes `render` untouched: responses that are already bytes skip the
+        // send pipeline while it holds only renderers.
+        app.intercept_send_values(SendPipeline::RENDER, move |ctx| {
+            let result = render(&converters, &ctx.context, &mut ctx.subject);
+            finished(result)
+        });
     }
 }
 
