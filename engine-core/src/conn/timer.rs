@@ -12,6 +12,7 @@ use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use tokio::task::coop::unconstrained;
 use tokio::time::{Instant, Sleep, sleep_until};
 
 /// A connection's timer.
@@ -21,7 +22,12 @@ pub(crate) struct Timer {
     armed: Option<Instant>,
     /// The waker the armed sleep was last polled with. Polling it again with the same waker
     /// before it elapses would only re-register that waker (an atomic exchange and a clone, about
-    /// 200 instructions per request on the io_uring engine, whose every write waits once).
+    /// 200 instructions per request on the io_uring engine, whose every write waits once). The
+    /// sleep is polled outside tokio's cooperative budget, so that a poll always registers the
+    /// waker: with the task's budget spent, a budgeted poll returns `Pending` without registering
+    /// it, and a wait that then trusted `polled_with` was never woken (a write that stalled after
+    /// a burst of work outlived its `write_timeout`; conformance case
+    /// `write_timeout_closes_a_stalled_connection` on engine-tokio, 2026-12-04).
     polled_with: Option<Waker>,
 }
 
@@ -48,7 +54,10 @@ impl Timer {
         {
             return Poll::Pending;
         }
-        while self.sleep.as_mut().poll(cx).is_ready() {
+        while Pin::new(&mut unconstrained(self.sleep.as_mut()))
+            .poll(cx)
+            .is_ready()
+        {
             match self.armed {
                 Some(armed) if armed >= deadline => return Poll::Ready(()),
                 // It fired for an earlier deadline: move it on to this one.
@@ -106,6 +115,32 @@ mod tests {
         let later = start + Duration::from_secs(60);
         poll_fn(|cx| timer.poll_elapsed(cx, later)).await;
         assert_eq!(Instant::now(), later);
+    }
+
+    /// A wait that starts after the task spent its cooperative budget (a connection busy
+    /// writing) is still woken at its deadline, including the next wait that finds the sleep
+    /// armed and polled with the same waker.
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_after_the_budget_ran_out_still_wakes_at_its_deadline() {
+        let mut timer = Timer::new();
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(1);
+        let mut polls = 0;
+        let waited = tokio::time::timeout(
+            Duration::from_secs(10),
+            poll_fn(|cx| {
+                polls += 1;
+                if polls == 1 {
+                    // Spend the budget within this poll: the last one yields (and wakes the task).
+                    while pin!(tokio::task::consume_budget()).poll(cx).is_ready() {}
+                }
+                timer.poll_elapsed(cx, deadline)
+            }),
+        )
+        .await;
+        assert!(waited.is_ok(), "the wait was not woken at its deadline");
+        assert_eq!(Instant::now(), deadline);
+        assert!(polls >= 3, "{polls} polls: the budget did not run out");
     }
 
     #[tokio::test(start_paused = true)]
