@@ -12,6 +12,7 @@ use crate::Error;
 use crate::call::{ApplicationCall, Attributes, IncomingBody, OutgoingContent};
 use crate::hooks::ResponseSentHandler;
 use crate::pipeline::{BoxFuture, Chain, FromBoxed, Interceptor, Phase, Pipeline, PipelineContext};
+use crate::routing::RoutingInterceptor;
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
@@ -158,6 +159,8 @@ pub struct Application {
     /// The send pipeline's interceptors that only typed values concern
     /// ([`intercept_send_values`](Self::intercept_send_values)).
     value_interceptors: Vec<SendInterceptor>,
+    /// The Routing plugin's interceptor, once the tree is built.
+    pub(crate) routing: Option<Arc<RoutingInterceptor>>,
 }
 
 type SendInterceptor = Arc<dyn Interceptor<OutgoingContent, ApplicationCall>>;
@@ -195,6 +198,7 @@ impl Application {
             development: false,
             response_sent: Vec::new(),
             value_interceptors: Vec::new(),
+            routing: None,
         }
     }
 
@@ -324,7 +328,16 @@ impl Application {
                 .iter()
                 .any(|value| Arc::ptr_eq(interceptor, value))
         });
+        // Routing alone in the call pipeline: the driver may run a route's handler itself.
+        let mut call_interceptors = self.call.interceptors();
+        let direct_routing = match (call_interceptors.next(), call_interceptors.next()) {
+            (Some(only), None) => self
+                .routing
+                .filter(|routing| std::ptr::addr_eq(Arc::as_ptr(only), Arc::as_ptr(routing))),
+            _ => None,
+        };
         Arc::new(AppRuntime {
+            direct_routing,
             call_chain: self.call.chain(),
             receive_chain: self.receive.chain(),
             send_chain: self.send.chain(),
@@ -341,6 +354,9 @@ impl Application {
 /// A frozen application: what every call shares.
 pub struct AppRuntime {
     pub(crate) call_chain: Chain<(), ApplicationCall>,
+    /// The Routing interceptor when it is the call pipeline's only one: see
+    /// [`RoutingInterceptor::direct`].
+    pub(crate) direct_routing: Option<Arc<RoutingInterceptor>>,
     pub(crate) receive_chain: Chain<IncomingBody, ApplicationCall>,
     pub(crate) send_chain: Chain<OutgoingContent, ApplicationCall>,
     /// Every interceptor of `send_chain` only renders typed values

@@ -21,9 +21,11 @@ use crate::call::{
 use crate::hooks::SentResponse;
 use crate::http::FieldIndex;
 use crate::http::response::BodySize;
+use crate::routing::HandlerSlot;
 use crate::upgrade::Upgraded;
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
+use futures_util::future::Either;
 use http::StatusCode;
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
@@ -122,12 +124,15 @@ async fn serve<I: Io>(
     };
     let mut reading = pin!(None);
     let start_read = |buf: BytesMut| io.read(buf);
+    // Outside `state`: the handler's future borrows it while the driver works on `state`.
+    let mut slot = HandlerSlot::new();
     let stop = loop {
         match next_request(io, &mut state, reading.as_mut(), &start_read, shutdown).await {
             Ok(start) => match handle(
                 io,
                 &app,
                 &mut state,
+                &mut slot,
                 reading.as_mut(),
                 &start_read,
                 start,
@@ -268,10 +273,14 @@ fn take_buf(state: &mut State) -> BytesMut {
 }
 
 /// Runs one call and writes its response; then keeps, drains or closes the connection.
+// The connection's parts come apart, not in one struct: the call's future borrows `app` and
+// `slot` while the driver works on `state` and the read.
+#[allow(clippy::too_many_arguments)]
 async fn handle<I: Io, R: Future<Output = ReadResult>>(
     io: &I,
     app: &AppRuntime,
     state: &mut State,
+    slot: &mut HandlerSlot,
     mut reading: Pin<&mut Option<R>>,
     start_read: &impl Fn(BytesMut) -> R,
     start: RequestStart,
@@ -280,15 +289,33 @@ async fn handle<I: Io, R: Future<Output = ReadResult>>(
     let wants_upgrade = start.wants_upgrade;
     ensure_out(state);
     prepare_call(state, start);
-    // The chain is borrowed from the connection's `app`, and the call goes into the pipeline as
-    // its one clone: each reference count saved is an atomic read-modify-write per request.
-    let pipeline = AssertUnwindSafe(app.call_chain.execute(state.call.clone(), ())).catch_unwind();
+    // Routing alone in the call pipeline and a route without interceptors: the pipeline would
+    // run only the handler, so the driver runs it with its future in the connection's slot (no
+    // allocation, no pipeline execution). Otherwise the chain, borrowed from the connection's
+    // `app`, with the call as its one clone: each reference count saved is an atomic
+    // read-modify-write per request.
+    let direct = app
+        .direct_routing
+        .as_ref()
+        .and_then(|routing| routing.direct(&state.call));
+    let pipeline = match direct {
+        Some(handler) => {
+            handler.call_in(state.call.clone(), slot);
+            Either::Left(poll_fn(|cx| slot.poll(cx)))
+        }
+        None => Either::Right(app.call_chain.execute(state.call.clone(), ())),
+    };
+    let pipeline = AssertUnwindSafe(pipeline).catch_unwind();
     let watch = if wants_upgrade {
         Watch::Body
     } else {
         Watch::BodyAndDisconnect
     };
-    let outcome = drive(io, state, reading.as_mut(), start_read, pipeline, watch).await?;
+    let outcome = drive(io, state, reading.as_mut(), start_read, pipeline, watch).await;
+    // A handler the driver abandoned (the client left) is dropped now, as the pipeline's is; a
+    // panicked one too.
+    slot.clear();
+    let outcome = outcome?;
     if shutdown.is_stopping() {
         state.conn.close_after_response();
     }

@@ -26,6 +26,7 @@ pub mod path;
 mod plugin;
 pub mod resolve;
 pub mod selector;
+pub mod slot;
 pub mod tree;
 
 #[cfg(test)]
@@ -35,6 +36,8 @@ pub use builder::RouteBuilder;
 pub use freeze::{RouteConflict, RouteRegistration};
 pub use params::Params;
 pub use path::PathError;
+pub(crate) use plugin::RoutingInterceptor;
 pub use plugin::{Handler, Route, RoutePlugin, Routing};
 pub use selector::RouteSelector;
+pub use slot::HandlerSlot;
 pub use tree::{Found, Resolution, RouteId, RouteRef, Router};

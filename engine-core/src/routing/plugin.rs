@@ -11,7 +11,7 @@
 //! Routes from every module's `routing` block join one tree, built when the application is frozen;
 //! two handlers for the same path and method stop the start-up with both places named.
 
-use super::{Resolution, RouteBuilder, Router};
+use super::{HandlerSlot, Resolution, RouteBuilder, Router};
 use crate::Error;
 use crate::application::{Application, CallPipeline, Plugin};
 use crate::call::{ApplicationCall, Parameters};
@@ -27,6 +27,14 @@ use std::sync::{Arc, OnceLock};
 pub trait Handler: Send + Sync + 'static {
     /// Handles the call.
     fn call(&self, call: ApplicationCall) -> BoxFuture<'static, Result<(), Error>>;
+
+    /// Handles the call with its future in `slot`, memory the connection reuses call after call
+    /// (the driver's path for a route without interceptors of its own, when routing is the only
+    /// interceptor of the call pipeline). The default puts [`call`](Self::call)'s boxed future
+    /// there; closures put their future itself, so a call allocates nothing.
+    fn call_in(&self, call: ApplicationCall, slot: &mut HandlerSlot) {
+        slot.set(self.call(call));
+    }
 }
 
 impl<F, Fut> Handler for F
@@ -36,6 +44,10 @@ where
 {
     fn call(&self, call: ApplicationCall) -> BoxFuture<'static, Result<(), Error>> {
         Box::pin(self(call))
+    }
+
+    fn call_in(&self, call: ApplicationCall, slot: &mut HandlerSlot) {
+        slot.set(self(call));
     }
 }
 
@@ -312,9 +324,12 @@ impl Plugin for Routing {
                 .get_state_mut::<Pending>()
                 .and_then(|pending| pending.0.take())
                 .unwrap_or_default();
-            let router = Arc::new(build(tree));
+            let routing = Arc::new(RoutingInterceptor {
+                router: Arc::new(build(tree)),
+            });
             app.call_pipeline()
-                .intercept_with(CallPipeline::CALL, Arc::new(RoutingInterceptor { router }));
+                .intercept_with(CallPipeline::CALL, routing.clone());
+            app.routing = Some(routing);
         });
     }
 }
@@ -376,8 +391,31 @@ impl Interceptor<(), ApplicationCall> for HandlerInterceptor {
     }
 }
 
-struct RoutingInterceptor {
+pub(crate) struct RoutingInterceptor {
     router: Arc<Router<Slot, Scope>>,
+}
+
+impl RoutingInterceptor {
+    /// The handler of the call's route when the route has no interceptors of its own: then the
+    /// route's pipeline is the handler alone, and the driver may run it as this interceptor would,
+    /// with its future in the connection's [`HandlerSlot`]. `None` for anything else (another
+    /// route, 404, 405, 400), which executing the call pipeline answers.
+    pub(crate) fn direct<'a>(&'a self, call: &'a ApplicationCall) -> Option<&'a dyn Handler> {
+        let Resolution::Found(found) = self
+            .router
+            .resolve(call.request().method(), call.request().path())
+        else {
+            return None;
+        };
+        if found.value.chain.get().is_none_or(|c| c.len() != 1) {
+            return None;
+        }
+        if !found.params.is_empty() {
+            let params: Parameters = found.params.iter().collect();
+            let _ = call.inner.request.route_parameters.set(params);
+        }
+        Some(&*found.value.handler)
+    }
 }
 
 impl Interceptor<(), ApplicationCall> for RoutingInterceptor {
