@@ -5,6 +5,9 @@
 //! glibc, `benches/wrk/atomics.sh`); in a slot the connection keeps, it is written over the
 //! previous call's future once that is dropped, and allocates only when a future needs more room or
 //! alignment than the slot has.
+//!
+//! The unit tests below also run under Miri (`cargo +nightly miri test -p engine-core --lib
+//! routing::slot`, clean on 2026-12-04); CI cannot, since a fresh machine has no nightly.
 
 use crate::Error;
 use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
