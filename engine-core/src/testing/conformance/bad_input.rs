@@ -222,6 +222,52 @@ pub fn handler_panic_is_500(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
     })
 }
 
+/// Through routing, where the driver runs a route's handler itself: a panic is a 500, and the
+/// same connection goes on to the next requests, route parameters included.
+pub fn routed_handler_panic_is_500_and_the_connection_goes_on(
+    engine: &dyn EngineUnderTest,
+) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        record_errors();
+        let module = Box::new(|app: &mut Application| {
+            app.routing(|route| {
+                route.get(
+                    "/routed/panic",
+                    |_call: crate::ApplicationCall| async move {
+                        panic!("secret routed handler panic (expected by the test)");
+                        #[allow(unreachable_code)]
+                        Ok(())
+                    },
+                );
+                route.get(
+                    "/routed/items/{id}",
+                    |call: crate::ApplicationCall| async move {
+                        let id = call.parameters().get("id").unwrap_or_default().to_owned();
+                        call.respond_text(id).await
+                    },
+                );
+            });
+        });
+        let server = engine.start(ServerConfig::default(), module);
+        let mut conn = connect(&*server).await;
+        for round in 1..=2 {
+            conn.send(get("/routed/panic")).await.unwrap();
+            let failed = conn.read_response(false).await.unwrap();
+            assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(!failed.text().contains("secret"), "{}", failed.text());
+            assert_eq!(errors_logged_for("/routed/panic"), round);
+            conn.send(get(&format!("/routed/items/{round}")))
+                .await
+                .unwrap();
+            let item = conn.read_response(false).await.unwrap();
+            assert_eq!(
+                (item.status, item.text()),
+                (StatusCode::OK, round.to_string())
+            );
+        }
+    })
+}
+
 async fn failure_is_500_logged_once(server: &dyn super::TestServer, path: &str) {
     let mut conn = connect(server).await;
     for round in 1..=2 {

@@ -230,6 +230,45 @@ pub fn sleeping_handler_is_cancelled_on_close(engine: &dyn EngineUnderTest) -> B
     })
 }
 
+/// The same through routing, where the driver runs a route's handler itself (its future in the
+/// connection's `HandlerSlot`, not in the call pipeline): cancelled when the client closes, for
+/// a request alone and for pipelined ones.
+pub fn routed_handler_is_cancelled_on_close(engine: &dyn EngineUnderTest) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let live = Liveness::default();
+        let handlers = live.clone();
+        let module = Box::new(move |app: &mut crate::Application| {
+            let handlers = handlers.clone();
+            app.routing(move |route| {
+                route.get("/slow/{n}", move |call: crate::ApplicationCall| {
+                    let guard = handlers.guard();
+                    async move {
+                        let _guard = guard;
+                        tokio::time::sleep(Duration::from_secs(10)).await;
+                        call.respond_text("too late").await
+                    }
+                });
+            });
+        });
+        let server = engine.start(crate::engine::ServerConfig::default(), module);
+        for (requests, started) in [
+            (get("/slow/1"), 1),
+            (format!("{}{}", get("/slow/2"), get("/slow/3")), 2),
+        ] {
+            let mut stream = connect_raw(&*server).await;
+            stream.write_all(requests.as_bytes()).await.unwrap();
+            assert!(eventually(NOTICE, || live.started() == started).await);
+            drop(stream);
+            assert!(
+                eventually(NOTICE, || live.all_ended()).await,
+                "the routed handler was cancelled within {NOTICE:?} of the close ({} started, {} ended)",
+                live.started(),
+                live.ended()
+            );
+        }
+    })
+}
+
 /// Pipelined requests to slow handlers, then a close: every handler that started is cancelled
 /// within seconds, and none starts afterwards.
 pub fn pipelined_slow_handlers_are_cancelled_on_close(
