@@ -305,7 +305,8 @@ async fn handle<I: Io, R: Future<Output = ReadResult>>(
         }
         None => Either::Right(app.call_chain.execute(state.call.clone(), ())),
     };
-    let pipeline = AssertUnwindSafe(pipeline).catch_unwind();
+    // Pinned here and lent to `drive`: moved into `drive`'s state instead, it was copied there.
+    let pipeline = pin!(AssertUnwindSafe(pipeline).catch_unwind());
     let watch = if wants_upgrade {
         Watch::Body
     } else {
