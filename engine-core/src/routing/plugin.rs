@@ -47,7 +47,7 @@ where
     }
 
     fn call_in(&self, call: ApplicationCall, slot: &mut HandlerSlot) {
-        slot.set(self(call));
+        slot.set_with(|| self(call));
     }
 }
 

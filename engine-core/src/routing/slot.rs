@@ -63,6 +63,15 @@ impl HandlerSlot {
     /// Drops the future it holds, if any, and puts `future` in its place, in the same memory when
     /// it fits.
     pub fn set<F: Future<Output = Result<(), Error>> + Send + 'static>(&mut self, future: F) {
+        self.set_with(|| future);
+    }
+
+    /// [`set`](Self::set) with the future made by `make`, written straight into the slot's memory.
+    #[inline(always)]
+    pub fn set_with<F: Future<Output = Result<(), Error>> + Send + 'static>(
+        &mut self,
+        make: impl FnOnce() -> F,
+    ) {
         self.clear();
         let layout = Layout::new::<F>();
         if layout.size() > self.layout.size() || layout.align() > self.layout.align() {
@@ -80,7 +89,7 @@ impl HandlerSlot {
         let at = self.memory.cast::<F>();
         // SAFETY: `memory` holds `layout.size()` bytes aligned to `layout.align()`, at least what
         // `F` needs, and nothing lives in them since `clear`.
-        unsafe { at.as_ptr().write(future) };
+        unsafe { at.as_ptr().write(make()) };
         let future: NonNull<HandlerFuture> = at;
         self.future = Some(future);
     }
