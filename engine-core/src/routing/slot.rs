@@ -44,15 +44,9 @@ impl std::fmt::Debug for HandlerSlot {
     }
 }
 
-impl Default for HandlerSlot {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl HandlerSlot {
     /// An empty slot, holding no memory.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             memory: NonNull::dangling(),
             layout: Layout::new::<()>(),
@@ -94,13 +88,8 @@ impl HandlerSlot {
         self.future = Some(future);
     }
 
-    /// Whether it holds a future that has not completed.
-    pub fn is_occupied(&self) -> bool {
-        self.future.is_some()
-    }
-
     /// Polls the future; once it completes it is dropped in place. An empty slot is complete.
-    pub fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let Some(future) = self.future else {
             return Poll::Ready(Ok(()));
         };
@@ -113,7 +102,7 @@ impl HandlerSlot {
 
     /// Drops the future it holds, if any (a call the driver abandons: its handler is cancelled
     /// here). Memory past [`MAX_KEPT`] is given back.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         if let Some(future) = self.future.take() {
             // SAFETY: `set` wrote a live future there; taken out first, it is dropped only once.
             unsafe { future.as_ptr().drop_in_place() };
@@ -121,11 +110,6 @@ impl HandlerSlot {
         if self.layout.size() > MAX_KEPT {
             self.release();
         }
-    }
-
-    /// The bytes of memory it holds.
-    pub fn capacity(&self) -> usize {
-        self.layout.size()
     }
 
     /// Gives the memory back; the slot must hold no future.
@@ -150,6 +134,16 @@ impl Drop for HandlerSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl HandlerSlot {
+        fn is_occupied(&self) -> bool {
+            self.future.is_some()
+        }
+
+        fn capacity(&self) -> usize {
+            self.layout.size()
+        }
+    }
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::Waker;
