@@ -15,7 +15,7 @@
 //! [`ApiConfig::max_body_size`], 507 past [`ApiConfig::max_items`], and 422 for a body that does
 //! not validate, with `"fields"` naming each field that is wrong and why.
 //!
-//! JSON goes in through [`receive_json`] and out through [`respond_json`] only: the
+//! JSON goes in through `receive_json` and out through `respond_json` only: the
 //! ContentNegotiation plugin's `receive_value` and typed responses, which the module installs.
 //! Every response is JSON; a client whose `Accept` excludes `application/json` gets the plugin's
 //! 406 instead, which has no JSON body.

@@ -2,7 +2,7 @@
 //! runtime (or on a runtime the caller already has), listeners bound with socket2.
 //!
 //! It only moves bytes: accept, hand each connection to
-//! [`serve_connection`](engine_core::conn::serve_connection), and stop. Every HTTP decision lives in
+//! [`serve_connection`], and stop. Every HTTP decision lives in
 //! engine-core.
 //!
 //! ```no_run

@@ -7,7 +7,7 @@
 //!
 //! It runs in the send pipeline's `CachingHeaders` phase, after rendering (the content type is
 //! known) and before `ConditionalHeaders`, so that a 304 carries the same `Cache-Control` and
-//! `Expires` the 200 would (RFC 9110 §15.4.5). See [`content_phases`](super::content_phases).
+//! `Expires` the 200 would (RFC 9110 §15.4.5). See [`content_phases`].
 //!
 //! ```
 //! use engine_core::plugins::caching_headers::{CacheControl, CachingHeaders, CachingOptions};

@@ -9,7 +9,7 @@
 //! a pure function a handler can also call itself.
 //!
 //! It runs in the send pipeline's `ConditionalHeaders` phase (see
-//! [`content_phases`](super::content_phases)): after rendering, so a provider may look at the
+//! [`content_phases`]): after rendering, so a provider may look at the
 //! bytes; after `CachingHeaders`, so a 304 keeps `Cache-Control` and `Expires`; before
 //! `PartialContent` and `Compression`. Only responses that would be 2xx are evaluated (§13.2.1).
 //! A 304 keeps the response's headers (`ETag`, `Cache-Control`, `Vary`, ...) but not its

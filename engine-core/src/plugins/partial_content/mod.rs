@@ -17,7 +17,7 @@
 //!
 //! It runs in the `PartialContent` phase, after `ConditionalHeaders` (a 304 or 412 comes first,
 //! §13.2.2) and before `Compression`, which leaves a 206 alone: ranges are of the identity
-//! representation. See [`content_phases`](super::content_phases).
+//! representation. See [`content_phases`].
 //!
 //! ```
 //! use engine_core::plugins::PartialContent;
