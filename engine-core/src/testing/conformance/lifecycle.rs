@@ -201,16 +201,18 @@ async fn slow_stream_ends_when_client_leaves(engine: &dyn EngineUnderTest, leave
     );
 }
 
+/// Holds `guard` for 10 s, then answers: a handler that a close must cancel first.
+async fn sleep_then_answer(call: crate::ApplicationCall, guard: LiveGuard) -> Result<(), Error> {
+    let _guard = guard;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    call.respond_text("too late").await
+}
+
 /// A server whose handlers sleep 10 s before answering, each holding a guard of `live`.
 fn sleeping_server(engine: &dyn EngineUnderTest, live: &Liveness) -> Box<dyn TestServer> {
     let handlers = live.clone();
     serve(engine, move |call| {
-        let guard = handlers.guard();
-        async move {
-            let _guard = guard;
-            tokio::time::sleep(Duration::from_secs(10)).await;
-            call.respond_text("too late").await
-        }
+        sleep_then_answer(call, handlers.guard())
     })
 }
 
@@ -241,12 +243,7 @@ pub fn routed_handler_is_cancelled_on_close(engine: &dyn EngineUnderTest) -> Box
             let handlers = handlers.clone();
             app.routing(move |route| {
                 route.get("/slow/{n}", move |call: crate::ApplicationCall| {
-                    let guard = handlers.guard();
-                    async move {
-                        let _guard = guard;
-                        tokio::time::sleep(Duration::from_secs(10)).await;
-                        call.respond_text("too late").await
-                    }
+                    sleep_then_answer(call, handlers.guard())
                 });
             });
         });
