@@ -568,15 +568,23 @@ pub fn websocket_client_drop_ends_consuming_session(
             },
         );
         let mut client = ws_connect(&*server, None).await;
-        // The client sends until it is dropped, mid-stream.
+        // The client sends until told to stop, then is dropped, mid-stream. Told, not aborted: a
+        // send that never has to wait (the server reading as fast as it writes) never yields, so
+        // an abort could not land and the case hung (60 s, once in CI on the in-memory engine).
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
         let sender = tokio::spawn(async move {
             for i in 0u64.. {
-                if client
-                    .send(Message::text(format!("message {i}")))
-                    .await
-                    .is_err()
+                if stopping.load(std::sync::atomic::Ordering::SeqCst)
+                    || client
+                        .send(Message::text(format!("message {i}")))
+                        .await
+                        .is_err()
                 {
                     break;
+                }
+                if i % 64 == 63 {
+                    tokio::task::yield_now().await;
                 }
             }
         });
@@ -585,8 +593,8 @@ pub fn websocket_client_drop_ends_consuming_session(
             eventually(NOTICE, || count() >= 100).await,
             "the handler consumes the client's messages"
         );
-        sender.abort();
-        let _ = sender.await;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        sender.await.expect("the client's task ends when told to");
         ends.expect_abnormal_end("the consuming session").await;
     })
 }
