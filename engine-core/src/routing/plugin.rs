@@ -407,14 +407,26 @@ impl RoutingInterceptor {
         else {
             return None;
         };
-        if found.value.chain.get().is_none_or(|c| c.len() != 1) {
+        if !found.value.handler_alone() {
             return None;
         }
-        if !found.params.is_empty() {
-            let params: Parameters = found.params.iter().collect();
-            let _ = call.inner.request.route_parameters.set(params);
-        }
+        record_params(call, &found.params);
         Some(&*found.value.handler)
+    }
+}
+
+impl Slot {
+    /// Whether the route's pipeline is its handler alone: no interceptors of its own.
+    fn handler_alone(&self) -> bool {
+        self.chain.get().is_some_and(|c| c.len() == 1)
+    }
+}
+
+/// Makes the route's captured parameters the call's.
+fn record_params(call: &ApplicationCall, params: &super::Params<'_>) {
+    if !params.is_empty() {
+        let params: Parameters = params.iter().collect();
+        let _ = call.inner.request.route_parameters.set(params);
     }
 }
 
@@ -429,18 +441,14 @@ impl Interceptor<(), ApplicationCall> for RoutingInterceptor {
             .resolve(call.request().method(), call.request().path())
         {
             Resolution::Found(found) => {
-                if !found.params.is_empty() {
-                    let params: Parameters = found.params.iter().collect();
-                    let _ = call.inner.request.route_parameters.set(params);
-                }
-                let chain = found.value.chain.get();
+                record_params(call, &found.params);
                 // A route with no interceptors of its own: the handler's future is this
                 // interceptor's, so the call boxes one future instead of two (tests/allocations.rs),
                 // and the route's chain is not even cloned (a reference count saved).
-                if chain.is_some_and(|c| c.len() == 1) {
+                if found.value.handler_alone() {
                     return found.value.handler.call(call.clone());
                 }
-                chain.cloned()
+                found.value.chain.get().cloned()
             }
             Resolution::MethodNotAllowed { allow } => {
                 let allow = allow

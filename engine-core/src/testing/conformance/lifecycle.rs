@@ -248,6 +248,8 @@ pub fn routed_handler_is_cancelled_on_close(engine: &dyn EngineUnderTest) -> Box
             });
         });
         let server = engine.start(crate::engine::ServerConfig::default(), module);
+        // The handlers started so far, counted over both connections: of the pipelined pair
+        // only the first starts before the close.
         for (requests, started) in [
             (get("/slow/1"), 1),
             (format!("{}{}", get("/slow/2"), get("/slow/3")), 2),
