@@ -199,16 +199,22 @@ fn parse_request_line(buf: &[u8], max_line: usize) -> Result<Parsed<RequestLine>
     }
 
     let method_start = pos;
-    while pos < buf.len() && is_tchar(buf[pos]) {
-        pos += 1;
-    }
-    match buf.get(pos) {
-        None => return partial(),
-        Some(b' ') if pos > method_start => {}
-        Some(_) => return Err(ParseError::InvalidMethod),
-    }
+    // `GET ` in one compare: the token loop and the match cost about 35 instructions a request.
+    let method = if buf[pos..].starts_with(b"GET ") {
+        pos += 3;
+        Method::Get
+    } else {
+        while pos < buf.len() && is_tchar(buf[pos]) {
+            pos += 1;
+        }
+        match buf.get(pos) {
+            None => return partial(),
+            Some(b' ') if pos > method_start => {}
+            Some(_) => return Err(ParseError::InvalidMethod),
+        }
+        Method::from_token(&buf[method_start..pos])
+    };
     let method_span = Span::new(method_start, pos);
-    let method = Method::from_token(&buf[method_start..pos]);
     pos += 1;
 
     let target_start = pos;
@@ -342,6 +348,12 @@ fn is_host_char(b: u8) -> bool {
     HOST[b as usize]
 }
 
+/// Whether every byte is a host byte; branch-free, as [`super::chars::all_tchar`], since every
+/// request has a `Host` to check.
+fn all_host_chars(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |ok, &b| ok & is_host_char(b))
+}
+
 /// RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
 /// request message that lacks a Host header field and to any request message that contains more
 /// than one Host header field line or a Host header field with an invalid field value."
@@ -353,7 +365,7 @@ fn find_host(
     let mut host = None;
     for field in fields {
         if field.is(buf, "host") {
-            if host.is_some() || !field.value.of(buf).iter().all(|&b| is_host_char(b)) {
+            if host.is_some() || !all_host_chars(field.value.of(buf)) {
                 return Err(ParseError::InvalidHost);
             }
             host = Some(field.value);

@@ -94,6 +94,8 @@ pub(super) fn freeze<T, S>(root: RouteBuilder<T, S>) -> Result<Router<T, S>, Rou
 /// The path of every route with a handler whose selectors are all constants. Such a route is the
 /// best match for its exact path by the quality rule (a constant is the best selector for every
 /// segment, and the route ends where the path does), whenever it has a handler for the method.
+/// A path with a `%` is left out: a request path equal to it would need decoding first, so
+/// [`Router::resolve`] can take a hit without looking for one.
 fn exact_paths<S>(
     nodes: &[Node<S>],
     chains: &[RouteId],
@@ -116,7 +118,7 @@ fn exact_paths<S>(
                 }
                 _ => false,
             });
-        if all_constant {
+        if all_constant && !path.contains('%') {
             if path.is_empty() {
                 path.push('/');
             }

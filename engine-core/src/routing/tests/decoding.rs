@@ -12,6 +12,7 @@ fn segments_are_decoded_before_matching() {
         ("GET", "/a+b", "plus"),
         ("GET", "/A", "upper-a"),
         ("GET", "/café", "cafe"),
+        ("GET", "/100%", "percent"),
         ("GET", "/p/{x}", "param"),
         ("GET", "/t/{rest...}", "tail"),
     ];
@@ -26,6 +27,13 @@ fn segments_are_decoded_before_matching() {
             ("GET", "/%41", found("upper-a", &[])),
             ("GET", "/caf%C3%A9", found("cafe", &[])),
             ("GET", "/caf%c3%a9", found("cafe", &[])),
+            // A constant holding `%` matches its encoded form; written raw, the path is malformed.
+            ("GET", "/100%25", found("percent", &[])),
+            (
+                "GET",
+                "/100%",
+                BadRequest(PathError::InvalidPercentEncoding),
+            ),
             ("GET", "/p/a%2Fb", found("param", &[("x", "a/b")])),
             ("GET", "/p/%2F", found("param", &[("x", "/")])),
             ("GET", "/p/a/b", NotFound),
